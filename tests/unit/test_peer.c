@@ -1,0 +1,97 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "jit/key.h"
+#include "jit/peer.h"
+
+static void test_key_codecs(void **state)
+{
+	uint8_t key[WG_KEY_LEN], back[WG_KEY_LEN];
+	char b64[WG_KEY_B64_LEN], hex[WG_KEY_HEX_LEN];
+
+	(void)state;
+	for (int i = 0; i < WG_KEY_LEN; i++)
+		key[i] = (uint8_t)(i * 11 + 3);
+	key_to_base64(b64, key);
+	assert_int_equal(strlen(b64), 44);
+	assert_int_equal(key_from_base64(back, b64), 0);
+	assert_memory_equal(key, back, WG_KEY_LEN);
+	key_to_hex(hex, key);
+	assert_int_equal(key_from_hex(back, hex), 0);
+	assert_memory_equal(key, back, WG_KEY_LEN);
+	assert_string_equal(hex, "030e19242f3a45505b66717c87929da8b3bec9d4dfeaf5000b16212c37424d58");
+
+	assert_int_equal(key_from_base64(back, ""), -EINVAL);
+	assert_int_equal(key_from_base64(back, "AAAA"), -EINVAL);
+	assert_int_equal(key_from_base64(back, "!AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), -EINVAL);
+	assert_int_equal(key_from_hex(back, "zz0e19242f3a45505b66717c87929da8b3bec9d4dfeaf5000b16212c37424d58"),
+			 -EINVAL);
+	assert_int_equal(key_from_hex(back, "030e"), -EINVAL);
+	memset(key, 0, sizeof(key));
+	assert_true(key_is_zero(key));
+}
+
+static void test_allowedip(void **state)
+{
+	struct wg_allowedip ip;
+	char buf[ALLOWEDIP_STRLEN];
+
+	(void)state;
+	assert_int_equal(allowedip_parse("10.1.2.0/24", &ip), 0);
+	assert_int_equal(ip.family, AF_INET);
+	assert_int_equal(ip.cidr, 24);
+	allowedip_format(&ip, buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.2.0/24");
+	assert_int_equal(allowedip_parse("fdaa:0:1::2", &ip), 0);
+	assert_int_equal(ip.family, AF_INET6);
+	assert_int_equal(ip.cidr, 128);
+	allowedip_format(&ip, buf, sizeof(buf));
+	assert_string_equal(buf, "fdaa:0:1::2/128");
+	assert_int_equal(allowedip_parse("0.0.0.0/0", &ip), 0);
+
+	assert_int_equal(allowedip_parse("10.1.2.3/24", &ip), -EINVAL);
+	assert_int_equal(allowedip_parse("10.1.2.0/33", &ip), -EINVAL);
+	assert_int_equal(allowedip_parse("10.1.2.0/", &ip), -EINVAL);
+	assert_int_equal(allowedip_parse("10.1.2.0/-1", &ip), -EINVAL);
+	assert_int_equal(allowedip_parse("fd00::/129", &ip), -EINVAL);
+	assert_int_equal(allowedip_parse("example.com/32", &ip), -EINVAL);
+	assert_int_equal(allowedip_parse("", &ip), -EINVAL);
+}
+
+static void test_peer_copy(void **state)
+{
+	struct jit_peer a = { 0 }, b;
+	struct wg_allowedip ip;
+
+	(void)state;
+	a.public_key[0] = 9;
+	assert_int_equal(allowedip_parse("10.0.0.1", &ip), 0);
+	assert_int_equal(jit_peer_add_allowedip(&a, &ip), 0);
+	assert_int_equal(allowedip_parse("fd00::1", &ip), 0);
+	assert_int_equal(jit_peer_add_allowedip(&a, &ip), 0);
+	assert_int_equal(jit_peer_copy(&b, &a), 0);
+	jit_peer_clear(&a);
+	assert_int_equal(b.n_allowedips, 2);
+	assert_int_equal(b.public_key[0], 9);
+	assert_int_equal(b.allowedips[1].family, AF_INET6);
+	jit_peer_clear(&b);
+	assert_null(b.allowedips);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_codecs),
+		cmocka_unit_test(test_allowedip),
+		cmocka_unit_test(test_peer_copy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,454 @@
+#include "wssd/config.h"
+#include "wssd/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { KEY_STRING, KEY_UINT, KEY_BOOL, KEY_ENUM, KEY_ADDR, KEY_ADDR_LIST, KEY_HOST };
+
+struct key_spec {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t size;		/* KEY_STRING: buffer size; KEY_ADDR_LIST: offset of the count */
+	unsigned long min, max; /* KEY_UINT */
+	const char *const *choices; /* KEY_ENUM, index = value */
+	const char *def;
+};
+
+static const char *const backend_names[] = { "auto", "netlink", "uapi", NULL };
+static const char *const tristate_names[] = { "auto", "no", "yes", NULL };
+static const char *const level_names[] = { "debug", "info", "warn", "error", NULL };
+
+#define OFF(f) offsetof(struct wssd_config, f)
+#define STR(n, f, d) { n, KEY_STRING, OFF(f), sizeof(((struct wssd_config *)0)->f), 0, 0, NULL, d }
+#define UINT(n, f, lo, hi, d) { n, KEY_UINT, OFF(f), sizeof(((struct wssd_config *)0)->f), lo, hi, NULL, d }
+#define BOOL(n, f, d) { n, KEY_BOOL, OFF(f), 0, 0, 0, NULL, d }
+#define ENUM(n, f, c, d) { n, KEY_ENUM, OFF(f), 0, 0, 0, c, d }
+#define ADDR(n, f, d) { n, KEY_ADDR, OFF(f), 0, 0, 0, NULL, d }
+#define ADDRS(n, f, count, d) { n, KEY_ADDR_LIST, OFF(f), OFF(count), 0, 0, NULL, d }
+#define HOST(n, f, d) { n, KEY_HOST, OFF(f), sizeof(((struct wssd_config *)0)->f), 0, 0, NULL, d }
+
+static const struct key_spec keys[] = {
+	STR("gateway.interface", interface, "wg0"),
+	ENUM("gateway.backend", backend, backend_names, "auto"),
+	STR("gateway.uapi_socket", uapi_socket, ""),
+	ENUM("gateway.create", create, tristate_names, "auto"),
+	HOST("gateway.wg_address", wg_address, "127.0.0.1"),
+	UINT("gateway.wg_port", wg_port, 1, 65535, "51820"),
+	STR("gateway.state_dir", state_dir, LOCALSTATEDIR "/lib/wssd"),
+
+	ADDRS("websocket.listen", listen, n_listen, "[::]:443"),
+	ADDRS("websocket.plain_listen", plain_listen, n_plain_listen, ""),
+	STR("websocket.cert", cert, ""),
+	STR("websocket.key", key, ""),
+	ENUM("websocket.self_signed", self_signed, tristate_names, "auto"),
+	UINT("websocket.max_sessions", max_sessions, 1, 1000000, "20000"),
+	UINT("websocket.max_sessions_per_ip", max_sessions_per_ip, 1, 1000000, "64"),
+	UINT("websocket.idle_timeout", idle_timeout, 1, 86400, "60"),
+	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
+
+	BOOL("capture.enabled", capture_enabled, "on"),
+	STR("capture.interfaces", capture_interfaces, "any"),
+
+	STR("jit.control_plane", control_plane, "local"),
+	STR("jit.token_file", token_file, ""),
+	UINT("jit.timeout", jit_timeout, 1, 300, "2"),
+	UINT("jit.cache_ttl", cache_ttl, 0, 31536000, "300"),
+	UINT("jit.negative_ttl", negative_ttl, 0, 31536000, "60"),
+	UINT("jit.keepalive", keepalive, 0, 65535, "25"),
+	UINT("jit.workers", workers, 1, 256, "8"),
+	UINT("jit.key_lookups_per_minute", lookups_per_key_per_minute, 1, 1000000, "12"),
+	UINT("jit.lookups_per_second", lookups_per_second, 1, 1000000, "200"),
+
+	UINT("reaper.interval", reaper_interval, 1, 86400, "60"),
+	UINT("reaper.idle_after", reaper_idle_after, 1, 31536000, "600"),
+	UINT("reaper.grace", reaper_grace, 0, 31536000, "120"),
+
+	STR("store.path", store_path, LOCALSTATEDIR "/lib/wssd/wssd.db"),
+
+	ADDR("admin.listen", admin_listen, "127.0.0.1:9180"),
+	STR("admin.socket", admin_socket, RUNSTATEDIR "/wssd/ctl.sock"),
+	STR("admin.user", admin_user, ""),
+
+	ENUM("log.level", log_level, level_names, "info"),
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+int config_parse_addr(const char *text, struct config_addr *out)
+{
+	char host[sizeof(out->host)];
+	const char *port;
+	unsigned char probe[16];
+	char *end;
+	unsigned long p;
+	size_t n;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		n = (size_t)(close - text - 1);
+		if (n == 0 || n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, probe) != 1)
+			return -EINVAL;
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+
+		if (!colon)
+			return -EINVAL;
+		n = (size_t)(colon - text);
+		if (n == 0 || n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET, host, probe) != 1)
+			return -EINVAL;
+		port = colon + 1;
+	}
+	if (!isdigit((unsigned char)*port))
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (errno || *end || p == 0 || p > 65535)
+		return -EINVAL;
+	memcpy(out->host, host, n + 1);
+	out->port = (uint16_t)p;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "on", "yes", "true", "1" };
+	static const char *const no[] = { "off", "no", "false", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *value,
+		 char *why, size_t whylen)
+{
+	void *field = (char *)cfg + k->offset;
+
+	switch (k->type) {
+	case KEY_STRING:
+		if (strlen(value) >= k->size) {
+			snprintf(why, whylen, "value longer than %zu bytes", k->size - 1);
+			return -EINVAL;
+		}
+		strcpy(field, value);
+		return 0;
+	case KEY_HOST: {
+		unsigned char probe[16];
+
+		if (strlen(value) >= k->size || (inet_pton(AF_INET, value, probe) != 1 &&
+						 inet_pton(AF_INET6, value, probe) != 1)) {
+			snprintf(why, whylen, "\"%s\" is not a numeric IPv4 or IPv6 address", value);
+			return -EINVAL;
+		}
+		strcpy(field, value);
+		return 0;
+	}
+	case KEY_UINT: {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || errno || *end || v < k->min || v > k->max) {
+			snprintf(why, whylen, "\"%s\" is not a whole number from %lu to %lu",
+				 value, k->min, k->max);
+			return -EINVAL;
+		}
+		if (k->size == sizeof(uint16_t))
+			*(uint16_t *)field = (uint16_t)v;
+		else
+			*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
+	case KEY_BOOL:
+		if (parse_bool(value, field) < 0) {
+			snprintf(why, whylen, "\"%s\" is not on/off/yes/no/true/false", value);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_ENUM:
+		for (int i = 0; k->choices[i]; i++) {
+			if (!strcmp(value, k->choices[i])) {
+				*(int *)field = i;
+				return 0;
+			}
+		}
+		snprintf(why, whylen, "\"%s\" is not one of:", value);
+		for (int i = 0; k->choices[i]; i++)
+			snprintf(why + strlen(why), whylen - strlen(why), " %s", k->choices[i]);
+		return -EINVAL;
+	case KEY_ADDR:
+		if (config_parse_addr(value, field) < 0) {
+			snprintf(why, whylen, "\"%s\" is not ADDRESS:PORT (numeric, [v6]:port for IPv6)",
+				 value);
+			return -EINVAL;
+		}
+		return 0;
+	case KEY_ADDR_LIST: {
+		struct config_addr parsed[CONFIG_MAX_LISTEN] = { 0 };
+		unsigned n = 0;
+		char copy[1024], *save = NULL, *tok;
+
+		if (strlen(value) >= sizeof(copy)) {
+			snprintf(why, whylen, "value too long");
+			return -EINVAL;
+		}
+		strcpy(copy, value);
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			char *item = trim(tok);
+
+			if (!*item)
+				continue;
+			if (n == CONFIG_MAX_LISTEN) {
+				snprintf(why, whylen, "more than %d addresses", CONFIG_MAX_LISTEN);
+				return -EINVAL;
+			}
+			if (config_parse_addr(item, &parsed[n]) < 0) {
+				snprintf(why, whylen,
+					 "\"%s\" is not ADDRESS:PORT (numeric, [v6]:port for IPv6)", item);
+				return -EINVAL;
+			}
+			n++;
+		}
+		memcpy(field, parsed, sizeof(parsed));
+		*(unsigned *)((char *)cfg + k->size) = n;
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static const struct key_spec *find_key(const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	}
+	return NULL;
+}
+
+void config_defaults(struct wssd_config *cfg)
+{
+	char why[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (apply(cfg, &keys[i], keys[i].def, why, sizeof(why)) < 0)
+			fatalx("event=config_default_broken key=%s", keys[i].name);
+	}
+}
+
+int config_set(struct wssd_config *cfg, const char *name, const char *value,
+	       char *err, size_t errlen)
+{
+	const struct key_spec *k = find_key(name);
+	char why[512];
+
+	if (!k) {
+		snprintf(err, errlen, "%s: unknown key", name);
+		return -EINVAL;
+	}
+	if (apply(cfg, k, value, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_load(struct wssd_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char line[4096], section[64] = "", why[768];
+	unsigned lineno = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *eq, *name, *value, full[160];
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line longer than %zu bytes", path, lineno,
+				 sizeof(line) - 2);
+			ret = -EINVAL;
+			goto out;
+		}
+		s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *close = strchr(s, ']');
+
+			if (!close || close[1] != '\0' || close - s - 1 <= 0 ||
+			    (size_t)(close - s - 1) >= sizeof(section)) {
+				snprintf(err, errlen, "%s:%u: malformed section header", path, lineno);
+				ret = -EINVAL;
+				goto out;
+			}
+			*close = '\0';
+			strcpy(section, trim(s + 1));
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected key = value", path, lineno);
+			ret = -EINVAL;
+			goto out;
+		}
+		*eq = '\0';
+		name = trim(s);
+		value = trim(eq + 1);
+		if (!*section) {
+			snprintf(err, errlen, "%s:%u: %s: key outside any [section]", path, lineno, name);
+			ret = -EINVAL;
+			goto out;
+		}
+		snprintf(full, sizeof(full), "%s.%s", section, name);
+		const struct key_spec *k = find_key(full);
+		if (!k) {
+			snprintf(err, errlen, "%s:%u: %s: unknown key", path, lineno, full);
+			ret = -EINVAL;
+			goto out;
+		}
+		if (apply(cfg, k, value, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, full, why);
+			ret = -EINVAL;
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->uapi_socket[0])
+		snprintf(cfg->uapi_socket, sizeof(cfg->uapi_socket), "/var/run/wireguard/%s.sock",
+			 cfg->interface);
+	if (!cfg->interface[0]) {
+		snprintf(err, errlen, "gateway.interface: must not be empty");
+		return -EINVAL;
+	}
+	if (cfg->n_listen == 0 && cfg->n_plain_listen == 0) {
+		snprintf(err, errlen,
+			 "websocket.listen: no listener (set websocket.listen or websocket.plain_listen)");
+		return -EINVAL;
+	}
+	if (!cfg->cert[0] != !cfg->key[0]) {
+		snprintf(err, errlen, "%s: set both websocket.cert and websocket.key, or neither",
+			 cfg->cert[0] ? "websocket.key" : "websocket.cert");
+		return -EINVAL;
+	}
+	if (cfg->n_listen && !cfg->cert[0] && cfg->self_signed == TRISTATE_NO) {
+		snprintf(err, errlen,
+			 "websocket.cert: TLS listeners need a certificate (or websocket.self_signed = auto)");
+		return -EINVAL;
+	}
+	if (strcmp(cfg->control_plane, "local") && strncmp(cfg->control_plane, "http://", 7) &&
+	    strncmp(cfg->control_plane, "https://", 8)) {
+		snprintf(err, errlen, "jit.control_plane: \"%s\" is not local or an http(s):// URL",
+			 cfg->control_plane);
+		return -EINVAL;
+	}
+	if (cfg->max_sessions_per_ip > cfg->max_sessions)
+		cfg->max_sessions_per_ip = cfg->max_sessions;
+	return 0;
+}
+
+void config_dump(const struct wssd_config *cfg, void *stdio_file)
+{
+	FILE *f = stdio_file;
+	const char *prev = "";
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_spec *k = &keys[i];
+		const void *field = (const char *)cfg + k->offset;
+		const char *dot = strchr(k->name, '.');
+		size_t seclen = (size_t)(dot - k->name);
+
+		if (strncmp(prev, k->name, seclen) || prev[seclen] != '.')
+			fprintf(f, "%s[%.*s]\n", i ? "\n" : "", (int)seclen, k->name);
+		prev = k->name;
+		fprintf(f, "%s = ", dot + 1);
+		switch (k->type) {
+		case KEY_STRING:
+		case KEY_HOST:
+			fprintf(f, "%s\n", (const char *)field);
+			break;
+		case KEY_UINT:
+			fprintf(f, "%u\n", k->size == sizeof(uint16_t) ? *(const uint16_t *)field
+								      : *(const unsigned *)field);
+			break;
+		case KEY_BOOL:
+			fprintf(f, "%s\n", *(const bool *)field ? "on" : "off");
+			break;
+		case KEY_ENUM:
+			fprintf(f, "%s\n", k->choices[*(const int *)field]);
+			break;
+		case KEY_ADDR: {
+			const struct config_addr *a = field;
+
+			fprintf(f, strchr(a->host, ':') ? "[%s]:%u\n" : "%s:%u\n", a->host, a->port);
+			break;
+		}
+		case KEY_ADDR_LIST: {
+			const struct config_addr *a = field;
+			unsigned n = *(const unsigned *)((const char *)cfg + k->size);
+
+			for (unsigned j = 0; j < n; j++)
+				fprintf(f, strchr(a[j].host, ':') ? "%s[%s]:%u" : "%s%s:%u",
+					j ? ", " : "", a[j].host, a[j].port);
+			fputc('\n', f);
+			break;
+		}
+		}
+	}
+}

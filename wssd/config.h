@@ -1,0 +1,98 @@
+#ifndef WSSD_CONFIG_H
+#define WSSD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/wssd/wssd.conf"
+
+/* A numeric address and port, e.g. "[::]:443" or "127.0.0.1:9180". */
+struct config_addr {
+	char host[46];
+	uint16_t port;
+};
+
+enum config_backend { BACKEND_AUTO, BACKEND_NETLINK, BACKEND_UAPI };
+enum config_tristate { TRISTATE_AUTO, TRISTATE_NO, TRISTATE_YES };
+
+struct wssd_config {
+	/* [gateway] */
+	char interface[16];
+	enum config_backend backend;
+	char uapi_socket[108];
+	enum config_tristate create;
+	char wg_address[46];
+	uint16_t wg_port;
+	char state_dir[PATH_MAX];
+
+	/* [websocket] */
+	struct config_addr listen[CONFIG_MAX_LISTEN];
+	unsigned n_listen;
+	struct config_addr plain_listen[CONFIG_MAX_LISTEN];
+	unsigned n_plain_listen;
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+	enum config_tristate self_signed;
+	unsigned max_sessions;
+	unsigned max_sessions_per_ip;
+	unsigned idle_timeout;
+	unsigned send_queue;
+
+	/* [capture] */
+	bool capture_enabled;
+	char capture_interfaces[256];
+
+	/* [jit] */
+	char control_plane[512];
+	char token_file[PATH_MAX];
+	unsigned jit_timeout;
+	unsigned cache_ttl;
+	unsigned negative_ttl;
+	unsigned keepalive;
+	unsigned workers;
+	unsigned lookups_per_key_per_minute;
+	unsigned lookups_per_second;
+
+	/* [reaper] */
+	unsigned reaper_interval;
+	unsigned reaper_idle_after;
+	unsigned reaper_grace;
+
+	/* [store] */
+	char store_path[PATH_MAX];
+
+	/* [admin] */
+	struct config_addr admin_listen;
+	char admin_socket[108];
+	char admin_user[64];
+
+	/* [log] */
+	int log_level;
+};
+
+/* Fills every key with its default. */
+void config_defaults(struct wssd_config *cfg);
+
+/*
+ * Reads an INI file over the current values. On error returns -errno or
+ * -EINVAL and writes "FILE:LINE: key: problem" into err.
+ */
+int config_load(struct wssd_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Sets one "section.key" from a string, as a file line would (for flags). */
+int config_set(struct wssd_config *cfg, const char *name, const char *value,
+	       char *err, size_t errlen);
+
+/* Checks what only makes sense across keys; fills derived defaults. */
+int config_finish(struct wssd_config *cfg, char *err, size_t errlen);
+
+/* Parses "HOST:PORT" / "[V6]:PORT" with a numeric host. */
+int config_parse_addr(const char *text, struct config_addr *out);
+
+/* Writes every key with its current value as an INI file. */
+void config_dump(const struct wssd_config *cfg, void *stdio_file);
+
+#endif
