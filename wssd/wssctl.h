@@ -11,7 +11,7 @@ struct wssctl_options {
 	bool json;		/* --json */
 };
 
-/* Each command gets argv from its own name on and returns the exit status. */
+/* Each command gets argv from its own name on (argv[0] = "peer") and returns the exit status. */
 int wssctl_peer(const struct wssctl_options *opts, int argc, char **argv);
 int wssctl_decode_initiation(const struct wssctl_options *opts, int argc, char **argv);
 
