@@ -1,0 +1,336 @@
+#include "jit/provision.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jit/keymap.h"
+#include "jit/lookup.h"
+#include "jit/wgdev.h"
+#include "wssd/log.h"
+
+struct job {
+	uint8_t key[WG_KEY_LEN];
+	struct sockaddr_storage endpoint;	/* ss_family 0: none */
+	enum store_via via;
+	unsigned joined;
+	uint64_t submitted_us;
+	struct job *next;
+};
+
+struct done {
+	struct provision_result result;
+	struct done *next;
+};
+
+struct provision {
+	struct provision_options o;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_mutex_t dev_lock;	/* one device call at a time */
+	pthread_t *threads;
+	unsigned n_threads;
+	struct job *queue_head, *queue_tail;
+	unsigned queued;
+	struct keymap inflight;		/* key -> struct job *, queued or running */
+	struct done *done_head, *done_tail;
+	int efd;
+	bool stopping;
+};
+
+static const char *const outcome_names[PROVISION_OUTCOME_COUNT] = {
+	[PROVISION_INSTALLED] = "installed",
+	[PROVISION_NOT_FOUND] = "not_found",
+	[PROVISION_RATE_LIMITED] = "rate_limited",
+	[PROVISION_UNAVAILABLE] = "unavailable",
+	[PROVISION_FAILED] = "failed",
+};
+
+const char *provision_outcome_name(enum provision_outcome outcome)
+{
+	return outcome < PROVISION_OUTCOME_COUNT ? outcome_names[outcome] : "unknown";
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(buf, size, "%s:%u", addr, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		snprintf(buf, size, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+	}
+}
+
+static void install(struct provision *p, const struct job *job, const struct jit_peer *peer,
+		    struct provision_result *r)
+{
+	int keepalive = peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
+	const struct sockaddr *endpoint =
+		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
+	struct store_installed row = { 0 };
+	int ret;
+
+	pthread_mutex_lock(&p->dev_lock);
+	ret = wgdev_set_peer(p->o.dev, peer, endpoint, keepalive);
+	pthread_mutex_unlock(&p->dev_lock);
+	if (ret < 0) {
+		r->outcome = PROVISION_FAILED;
+		snprintf(r->detail, sizeof(r->detail), "device refused the peer: %s", strerror(-ret));
+		store_event_add(p->o.store, job->key, "install_failed", r->detail);
+		return;
+	}
+	r->outcome = PROVISION_INSTALLED;
+	memcpy(row.public_key, job->key, WG_KEY_LEN);
+	format_endpoint(&job->endpoint, row.endpoint, sizeof(row.endpoint));
+	row.via = job->via;
+	row.installed_at = row.last_seen = (int64_t)time(NULL);
+	store_installed_put(p->o.store, &row);
+	snprintf(r->detail, sizeof(r->detail), "via=%s source=%s allowed_ips=%zu",
+		 job->via == STORE_VIA_UDP ? "udp" : "ws", r->source, peer->n_allowedips);
+	store_event_add(p->o.store, job->key, "installed", r->detail);
+}
+
+static void run_job(struct provision *p, const struct job *job, struct provision_result *r)
+{
+	struct lookup_answer answer = { 0 };
+
+	memcpy(r->key, job->key, WG_KEY_LEN);
+	r->via = job->via;
+	lookup_peer(p->o.lookup, job->key, (int64_t)time(NULL), &answer);
+	r->source = lookup_source_name(answer.source);
+	snprintf(r->detail, sizeof(r->detail), "%s", answer.detail);
+	switch (answer.status) {
+	case LOOKUP_FOUND:
+		install(p, job, &answer.peer, r);
+		break;
+	case LOOKUP_NOT_FOUND:
+		r->outcome = PROVISION_NOT_FOUND;
+		break;
+	case LOOKUP_RATE_LIMITED:
+		r->outcome = PROVISION_RATE_LIMITED;
+		break;
+	case LOOKUP_UNAVAILABLE:
+		r->outcome = PROVISION_UNAVAILABLE;
+		break;
+	}
+	jit_peer_clear(&answer.peer);
+}
+
+static void *worker(void *arg)
+{
+	struct provision *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		struct job *job;
+		struct done *d;
+		uint64_t one = 1;
+
+		while (!p->queue_head && !p->stopping)
+			pthread_cond_wait(&p->wake, &p->lock);
+		if (p->stopping)
+			break;
+		job = p->queue_head;
+		p->queue_head = job->next;
+		if (!p->queue_head)
+			p->queue_tail = NULL;
+		p->queued--;
+		pthread_mutex_unlock(&p->lock);
+
+		d = calloc(1, sizeof(*d));
+		if (d) {
+			run_job(p, job, &d->result);
+		}
+
+		pthread_mutex_lock(&p->lock);
+		keymap_remove(&p->inflight, job->key);
+		if (d) {
+			d->result.joined = job->joined;
+			d->result.latency_us = now_us() - job->submitted_us;
+			if (p->done_tail)
+				p->done_tail->next = d;
+			else
+				p->done_head = d;
+			p->done_tail = d;
+			if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				log_warn("event=provision_notify_failed");
+		} else {
+			log_warnx("event=provision_dropped reason=no_memory");
+		}
+		free(job);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int provision_new(struct provision **out, const struct provision_options *opts)
+{
+	struct provision *p;
+	int ret;
+
+	if (!opts->workers || !opts->lookup || !opts->dev || !opts->store)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->o = *opts;
+	p->efd = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->dev_lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	ret = keymap_init(&p->inflight, sizeof(struct job *));
+	if (ret < 0)
+		goto err;
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->efd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	p->threads = calloc(opts->workers, sizeof(*p->threads));
+	if (!p->threads) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (; p->n_threads < opts->workers; p->n_threads++) {
+		ret = -pthread_create(&p->threads[p->n_threads], NULL, worker, p);
+		if (ret)
+			goto err;
+	}
+	*out = p;
+	return 0;
+err:
+	provision_free(p);
+	return ret;
+}
+
+void provision_free(struct provision *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->n_threads; i++)
+		pthread_join(p->threads[i], NULL);
+	while (p->queue_head) {
+		struct job *next = p->queue_head->next;
+
+		free(p->queue_head);
+		p->queue_head = next;
+	}
+	while (p->done_head) {
+		struct done *next = p->done_head->next;
+
+		free(p->done_head);
+		p->done_head = next;
+	}
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->dev_lock);
+	pthread_mutex_destroy(&p->lock);
+	free(p->threads);
+	keymap_free(&p->inflight);
+	if (p->efd >= 0)
+		close(p->efd);
+	free(p);
+}
+
+int provision_eventfd(const struct provision *p)
+{
+	return p->efd;
+}
+
+int provision_submit(struct provision *p, const uint8_t key[WG_KEY_LEN],
+		     const struct sockaddr *endpoint, enum store_via via)
+{
+	struct job **slot, *job;
+	int created, ret = 0;
+
+	pthread_mutex_lock(&p->lock);
+	slot = keymap_get(&p->inflight, key);
+	if (slot) {
+		(*slot)->joined++;
+		ret = 1;
+		goto out;
+	}
+	if (p->queued >= p->o.queue_max) {
+		ret = -EBUSY;
+		goto out;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	slot = keymap_upsert(&p->inflight, key, &created);
+	if (!slot) {
+		free(job);
+		ret = -ENOMEM;
+		goto out;
+	}
+	*slot = job;
+	memcpy(job->key, key, WG_KEY_LEN);
+	if (endpoint && (endpoint->sa_family == AF_INET || endpoint->sa_family == AF_INET6))
+		memcpy(&job->endpoint, endpoint,
+		       endpoint->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+						      : sizeof(struct sockaddr_in6));
+	job->via = via;
+	job->submitted_us = now_us();
+	if (p->queue_tail)
+		p->queue_tail->next = job;
+	else
+		p->queue_head = job;
+	p->queue_tail = job;
+	p->queued++;
+	pthread_cond_signal(&p->wake);
+out:
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+size_t provision_drain(struct provision *p,
+		       void (*fn)(void *ctx, const struct provision_result *result), void *ctx)
+{
+	struct done *list;
+	uint64_t count;
+	size_t n = 0;
+
+	if (read(p->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		log_warn("event=provision_drain_read_failed");
+	pthread_mutex_lock(&p->lock);
+	list = p->done_head;
+	p->done_head = p->done_tail = NULL;
+	pthread_mutex_unlock(&p->lock);
+	while (list) {
+		struct done *next = list->next;
+
+		fn(ctx, &list->result);
+		free(list);
+		list = next;
+		n++;
+	}
+	return n;
+}

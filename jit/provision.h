@@ -1,0 +1,69 @@
+#ifndef JIT_PROVISION_H
+#define JIT_PROVISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "jit/key.h"
+#include "jit/store.h"
+
+struct lookup;
+struct wgdev;
+
+/*
+ * Provisioning jobs, off the event loop: look a key up (cache, control
+ * plane) and install its peer in the device. One job per key at a time:
+ * a request for a key whose job is running joins it. Submit and drain are
+ * for the loop thread; results are announced on an eventfd.
+ */
+enum provision_outcome {
+	PROVISION_INSTALLED,
+	PROVISION_NOT_FOUND,	/* unknown key: refused, negatively cached */
+	PROVISION_RATE_LIMITED,
+	PROVISION_UNAVAILABLE,	/* control plane down and nothing cached */
+	PROVISION_FAILED,	/* the device refused the peer, or no memory */
+	PROVISION_OUTCOME_COUNT
+};
+
+struct provision_options {
+	unsigned workers;
+	unsigned queue_max;	/* jobs waiting for a worker */
+	uint16_t keepalive;	/* set on installed peers unless the config has its own */
+	struct lookup *lookup;
+	struct wgdev *dev;
+	struct store *store;
+};
+
+struct provision_result {
+	uint8_t key[WG_KEY_LEN];
+	enum provision_outcome outcome;
+	enum store_via via;
+	unsigned joined;	/* further requests that shared this job */
+	const char *source;	/* where the config came from: "cache", "control", ... */
+	uint64_t latency_us;	/* submit to finish */
+	char detail[160];
+};
+
+struct provision;
+
+int provision_new(struct provision **out, const struct provision_options *opts);
+/* Waits for running jobs to finish; queued jobs are dropped. */
+void provision_free(struct provision *p);
+int provision_eventfd(const struct provision *p);
+
+/*
+ * endpoint NULL leaves the device to learn it from the handshake (the
+ * WebSocket path). Returns 0 when a job was queued, 1 when the request
+ * joined a running one, -EBUSY when the queue is full.
+ */
+int provision_submit(struct provision *p, const uint8_t key[WG_KEY_LEN],
+		     const struct sockaddr *endpoint, enum store_via via);
+
+/* Hands each finished result to fn; returns how many. */
+size_t provision_drain(struct provision *p,
+		       void (*fn)(void *ctx, const struct provision_result *result), void *ctx);
+
+const char *provision_outcome_name(enum provision_outcome outcome);
+
+#endif
