@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "jit/keymap.h"
-#include "jit/lookup.h"
 #include "jit/wgdev.h"
 #include "wssd/log.h"
 
@@ -99,7 +98,7 @@ static void install(struct provision *p, const struct job *job, const struct jit
 	if (ret < 0) {
 		r->outcome = PROVISION_FAILED;
 		snprintf(r->detail, sizeof(r->detail), "device refused the peer: %s", strerror(-ret));
-		store_event_add(p->o.store, job->key, "install_failed", r->detail);
+		store_event_add(p->o.lookup.store, job->key, "install_failed", r->detail);
 		return;
 	}
 	r->outcome = PROVISION_INSTALLED;
@@ -107,20 +106,30 @@ static void install(struct provision *p, const struct job *job, const struct jit
 	format_endpoint(&job->endpoint, row.endpoint, sizeof(row.endpoint));
 	row.via = job->via;
 	row.installed_at = row.last_seen = (int64_t)time(NULL);
-	store_installed_put(p->o.store, &row);
+	store_installed_put(p->o.lookup.store, &row);
 	snprintf(r->detail, sizeof(r->detail), "via=%s source=%s allowed_ips=%zu",
-		 job->via == STORE_VIA_UDP ? "udp" : "ws", r->source, peer->n_allowedips);
-	store_event_add(p->o.store, job->key, "installed", r->detail);
+		 job->via == STORE_VIA_UDP ? "udp" : "ws", lookup_source_name(r->source),
+		 peer->n_allowedips);
+	store_event_add(p->o.lookup.store, job->key, "installed", r->detail);
 }
 
 static void run_job(struct provision *p, const struct job *job, struct provision_result *r)
 {
-	struct lookup_answer answer = { 0 };
+	struct lookup_result answer = { 0 };
+	struct timespec now;
 
 	memcpy(r->key, job->key, WG_KEY_LEN);
 	r->via = job->via;
-	lookup_peer(p->o.lookup, job->key, (int64_t)time(NULL), &answer);
-	r->source = lookup_source_name(answer.source);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (lookup_peer(&p->o.lookup, job->key, (double)now.tv_sec + now.tv_nsec / 1e9, &answer) < 0) {
+		r->outcome = PROVISION_FAILED;
+		snprintf(r->detail, sizeof(r->detail), "look-up failed: out of memory");
+		return;
+	}
+	r->source = answer.source;
+	r->control_called = answer.control_called;
+	r->control_status = answer.control_status;
+	r->control_seconds = answer.control_seconds;
 	snprintf(r->detail, sizeof(r->detail), "%s", answer.detail);
 	switch (answer.status) {
 	case LOOKUP_FOUND:
@@ -191,7 +200,7 @@ int provision_new(struct provision **out, const struct provision_options *opts)
 	struct provision *p;
 	int ret;
 
-	if (!opts->workers || !opts->lookup || !opts->dev || !opts->store)
+	if (!opts->workers || !opts->lookup.store || !opts->lookup.control || !opts->dev)
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)

@@ -6,9 +6,9 @@
 #include <sys/socket.h>
 
 #include "jit/key.h"
+#include "jit/lookup.h"
 #include "jit/store.h"
 
-struct lookup;
 struct wgdev;
 
 /*
@@ -30,9 +30,8 @@ struct provision_options {
 	unsigned workers;
 	unsigned queue_max;	/* jobs waiting for a worker */
 	uint16_t keepalive;	/* set on installed peers unless the config has its own */
-	struct lookup *lookup;
+	struct lookup_options lookup;	/* lookup.store also keeps installs and events */
 	struct wgdev *dev;
-	struct store *store;
 };
 
 struct provision_result {
@@ -40,9 +39,12 @@ struct provision_result {
 	enum provision_outcome outcome;
 	enum store_via via;
 	unsigned joined;	/* further requests that shared this job */
-	const char *source;	/* where the config came from: "cache", "control", ... */
+	enum lookup_source source;
+	bool control_called;	/* for the control-plane metrics */
+	enum control_status control_status;
+	double control_seconds;
 	uint64_t latency_us;	/* submit to finish */
-	char detail[160];
+	char detail[192];
 };
 
 struct provision;
