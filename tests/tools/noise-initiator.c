@@ -72,10 +72,10 @@ void noise_initiator_tai64n(uint8_t out[WG_TIMESTAMP_LEN], uint64_t secs, uint32
 		out[i] = (uint8_t)nanos;
 }
 
-int noise_initiator_build(uint8_t msg[WG_INITIATION_LEN], const uint8_t responder_pub[WG_KEY_LEN],
-			  const uint8_t initiator_priv[WG_KEY_LEN],
-			  const uint8_t ephemeral_priv[WG_KEY_LEN], uint32_t sender,
-			  const uint8_t timestamp[WG_TIMESTAMP_LEN])
+static int build(uint8_t msg[WG_INITIATION_LEN], const uint8_t responder_pub[WG_KEY_LEN],
+		 const uint8_t *initiator_priv, const uint8_t *static_pub,
+		 const uint8_t ephemeral_priv[WG_KEY_LEN], uint32_t sender,
+		 const uint8_t timestamp[WG_TIMESTAMP_LEN])
 {
 	static const char construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 	static const char identifier[] = "WireGuard v1 zx2c4 Jason@zx2c4.com";
@@ -96,15 +96,37 @@ int noise_initiator_build(uint8_t msg[WG_INITIATION_LEN], const uint8_t responde
 	if (crypto_scalarmult(dh, ephemeral_priv, responder_pub) < 0)
 		return -1;
 	kdf2(ck, k, ck, dh, 32);
-	crypto_scalarmult_base(ipub, initiator_priv);
+	if (initiator_priv)
+		crypto_scalarmult_base(ipub, initiator_priv);
+	else
+		memcpy(ipub, static_pub, 32);
 	crypto_aead_chacha20poly1305_ietf_encrypt(msg + 40, NULL, ipub, 32, h, 32, NULL, zero_nonce, k);
 	hash(h, h, 32, msg + 40, 48);
 
-	if (crypto_scalarmult(dh, initiator_priv, responder_pub) < 0)
+	if (!initiator_priv)
+		memset(dh, 0, sizeof(dh));
+	else if (crypto_scalarmult(dh, initiator_priv, responder_pub) < 0)
 		return -1;
 	kdf2(ck, k, ck, dh, 32);
 	crypto_aead_chacha20poly1305_ietf_encrypt(msg + 88, NULL, timestamp, 12, h, 32, NULL,
 						  zero_nonce, k);
 	noise_initiator_mac1(msg, responder_pub);
 	return 0;
+}
+
+int noise_initiator_build(uint8_t msg[WG_INITIATION_LEN], const uint8_t responder_pub[WG_KEY_LEN],
+			  const uint8_t initiator_priv[WG_KEY_LEN],
+			  const uint8_t ephemeral_priv[WG_KEY_LEN], uint32_t sender,
+			  const uint8_t timestamp[WG_TIMESTAMP_LEN])
+{
+	return build(msg, responder_pub, initiator_priv, NULL, ephemeral_priv, sender, timestamp);
+}
+
+int noise_initiator_build_forged(uint8_t msg[WG_INITIATION_LEN],
+				 const uint8_t responder_pub[WG_KEY_LEN],
+				 const uint8_t static_pub[WG_KEY_LEN],
+				 const uint8_t ephemeral_priv[WG_KEY_LEN], uint32_t sender,
+				 const uint8_t timestamp[WG_TIMESTAMP_LEN])
+{
+	return build(msg, responder_pub, NULL, static_pub, ephemeral_priv, sender, timestamp);
 }

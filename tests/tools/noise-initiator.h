@@ -15,6 +15,16 @@ int noise_initiator_build(uint8_t msg[WG_INITIATION_LEN], const uint8_t responde
 			  const uint8_t ephemeral_priv[WG_KEY_LEN], uint32_t sender,
 			  const uint8_t timestamp[WG_TIMESTAMP_LEN]);
 
+/*
+ * Claims static_pub (e.g. a low-order point) as the initiator's key without
+ * its private key: the static-static DH is taken as all zero.
+ */
+int noise_initiator_build_forged(uint8_t msg[WG_INITIATION_LEN],
+				 const uint8_t responder_pub[WG_KEY_LEN],
+				 const uint8_t static_pub[WG_KEY_LEN],
+				 const uint8_t ephemeral_priv[WG_KEY_LEN], uint32_t sender,
+				 const uint8_t timestamp[WG_TIMESTAMP_LEN]);
+
 /* Recomputes mac1 over msg[0:116] for responder_pub. */
 void noise_initiator_mac1(uint8_t msg[WG_INITIATION_LEN], const uint8_t responder_pub[WG_KEY_LEN]);
 
