@@ -12,7 +12,7 @@
 #include "tests/tools/noise-initiator.h"
 
 /*
- * Initiations captured from wireguard-go 0.0.20230223 by
+ * Initiations captured from wireguard-go 0.0.20220316 by
  * tests/net/noise-wggo.sh (KEEP_CAPTURE=DIR), two per client. The gateway
  * private keys are test-only.
  */
