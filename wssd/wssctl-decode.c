@@ -25,9 +25,12 @@ static const char *const hints[NOISE_RESULT_COUNT] = {
 	[NOISE_ERR_NOMEM] = "out of memory",
 };
 
-static void usage(FILE *f)
+#define USAGE "wssctl [--json] decode-initiation --private-key FILE [INITIATION]"
+
+static int usage_error(const char *problem, const char *arg)
 {
-	fprintf(f, "usage: wssctl [--json] decode-initiation --private-key FILE [INITIATION]\n");
+	fprintf(stderr, "wssctl: decode-initiation: %s%s; usage: " USAGE "\n", problem, arg);
+	return 2;
 }
 
 /* Reads at most INPUT_MAX bytes; -EFBIG when there is more. */
@@ -107,23 +110,25 @@ int wssctl_decode_initiation(const struct wssctl_options *opts, int argc, char *
 	int c, ret = 1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			key_path = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			printf("usage: " USAGE "\n");
 			return 0;
+		case ':':
+			return usage_error("missing argument for ", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return 2;
+			return usage_error("unknown option ", argv[optind - 1]);
 		}
 	}
-	if (!key_path || argc - optind > 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (!key_path)
+		return usage_error("--private-key is required", "");
+	if (argc - optind > 1)
+		return usage_error("more than one input: ", argv[optind + 1]);
 	if (optind < argc)
 		input = argv[optind];
 
