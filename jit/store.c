@@ -106,7 +106,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " FROM registry ORDER BY public_key",
 	[ST_CACHE_PUT] = "INSERT OR REPLACE INTO cache (public_key, negative, allowed_ips,"
 			 " preshared_key, keepalive, fetched_at, expires_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			 " VALUES (?1, ?5, ?2, ?3, ?4, ?6, ?7)",
 	[ST_CACHE_GET] = "SELECT public_key, allowed_ips, preshared_key, keepalive, negative,"
 			 " fetched_at, expires_at FROM cache WHERE public_key = ?1",
 	[ST_CACHE_PRUNE] = "DELETE FROM cache WHERE expires_at < ?1",
@@ -357,7 +357,11 @@ static int check_database(struct store *s, int *version, char *err, size_t errle
 		problem = sqlite3_mprintf("%s", sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	if (problem) {
-		snprintf(err, errlen, "corrupt database: %s", problem);
+		for (char *p = problem; *p; p++) {
+			if (*p == '\n')
+				*p = ' ';
+		}
+		snprintf(err, errlen, "corrupt database (quick_check: %s)", problem);
 		sqlite3_free(problem);
 		return -EIO;
 	}
@@ -571,7 +575,7 @@ int store_cache_put(struct store *s, const uint8_t key[WG_KEY_LEN], const struct
 		goto out;
 	}
 	bind_key(st, 1, key);
-	sqlite3_bind_int(st, 2, !peer);
+	sqlite3_bind_int(st, 5, !peer);
 	if (peer)
 		ret = bind_peer(st, peer, &ips);
 	if (ret == 0) {
