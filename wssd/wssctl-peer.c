@@ -11,6 +11,7 @@
 #include "jit/key.h"
 #include "jit/peer.h"
 #include "jit/store.h"
+#include "wssd/log.h"
 #include "wssd/wssctl.h"
 
 #define EXIT_BAD_INPUT 1
@@ -462,6 +463,8 @@ int wssctl_peer(const struct wssctl_options *opts, int argc, char **argv)
 		{ "import", cmd_import },
 	};
 
+	/* Routine store logs (migrations) are not for the terminal. */
+	log_set_level(LOG_LEVEL_WARN);
 	if (argc < 2)
 		return usage(NULL);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
