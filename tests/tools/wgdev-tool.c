@@ -165,14 +165,14 @@ static int cmd_rm_peer(struct wgdev *dev, int argc, char **argv)
 	return ret ? die("rm-peer", ret) : 0;
 }
 
-/* N peers, one wgdev_set_peer call each; keys and 10.200.0.0/16 IPs from the index. */
+/* N peers, one wgdev_set_peer call each; keys and 198.19.128.0/17 IPs from the index. */
 static int cmd_bulk_add(struct wgdev *dev, int argc, char **argv)
 {
 	long n = argc > 0 ? atol(argv[0]) : 0;
 	double t0 = now(), dt;
 	int ret;
 
-	if (n <= 0 || n > 65535)
+	if (n <= 0 || n > 32766)
 		return die("bulk-add: count", -EINVAL);
 	for (long i = 0; i < n; i++) {
 		struct wg_allowedip ip = { .family = AF_INET, .cidr = 32 };
@@ -181,7 +181,7 @@ static int cmd_bulk_add(struct wgdev *dev, int argc, char **argv)
 		peer.public_key[0] = 0xb1;
 		peer.public_key[1] = (uint8_t)(i >> 8);
 		peer.public_key[2] = (uint8_t)i;
-		ip.ip4.s_addr = htonl(0x0ac80000U | (uint32_t)(i + 1));
+		ip.ip4.s_addr = htonl(0xc6138000U | (uint32_t)(i + 1));
 		ret = wgdev_set_peer(dev, &peer, NULL, 25);
 		if (ret)
 			return die("bulk-add", ret);
