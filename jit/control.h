@@ -1,6 +1,7 @@
 #ifndef JIT_CONTROL_H
 #define JIT_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "jit/peer.h"
@@ -14,10 +15,18 @@ enum control_status {
 	CONTROL_UNAVAILABLE,	/* 5xx, timeout, network, bad JSON: transient */
 };
 
+/* A 200 body larger than this is refused (UNAVAILABLE). */
+#define CONTROL_MAX_BODY 65536
+/* 429 without a usable Retry-After; and the most a server may ask for. */
+#define CONTROL_RETRY_AFTER_DEFAULT 30
+#define CONTROL_RETRY_AFTER_MAX 3600
+/* The largest "ttl" a reply may carry (the bound of jit.cache_ttl). */
+#define CONTROL_TTL_MAX 31536000
+
 struct control_options {
 	const char *source;	/* "local" or an http(s):// base URL */
 	const char *token;	/* bearer token, or NULL */
-	unsigned timeout_ms;	/* deadline of one call */
+	unsigned timeout_ms;	/* deadline of one call (connect included) */
 	struct store *store;	/* the registry, for "local" */
 };
 
@@ -31,13 +40,21 @@ struct control_reply {
 
 struct control;
 
+/* -EINVAL for a source that is neither, a token with control characters, or no store for local. */
 int control_open(struct control **out, const struct control_options *opts);
 void control_close(struct control *c);
+bool control_is_local(const struct control *c);
 
-/* Blocking, never longer than the deadline; safe from several threads at once. */
+/*
+ * Blocking, never longer than the deadline; safe from several threads at
+ * once. Returns 0 with out->status set, or -ENOMEM.
+ */
 int control_fetch(struct control *c, const uint8_t key[WG_KEY_LEN], struct control_reply *out);
 
-/* The 200 body of the HTTP contract; the key in it must be the one asked for. */
+/*
+ * The 200 body of the HTTP contract; the key in it must be the one asked
+ * for. ttl gets the reply's "ttl" or 0. Returns 0, or -EINVAL with err set.
+ */
 int control_parse_peer(const char *json, size_t len, const uint8_t key[WG_KEY_LEN],
 		       struct jit_peer *out, unsigned *ttl, char *err, size_t errlen);
 

@@ -1,0 +1,304 @@
+#include "jit/control.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+/* Idle handles kept for reuse (and their connections); more threads just make more. */
+#define CONTROL_POOL 16
+
+struct control {
+	bool local;
+	struct store *store;
+	char *base;		/* without a trailing '/' */
+	struct curl_slist *headers;
+	unsigned timeout_ms;
+	pthread_mutex_t lock;
+	CURL *pool[CONTROL_POOL];
+	size_t n_pool;
+};
+
+struct body {
+	char *data;
+	size_t len;
+	bool too_large;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static bool has_control_chars(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+int control_open(struct control **out, const struct control_options *opts)
+{
+	struct control *c;
+	char *auth = NULL;
+	size_t n;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : 2000;
+	c->store = opts->store;
+	if (!opts->source || !strcmp(opts->source, "local")) {
+		c->local = true;
+		if (!c->store)
+			goto out;
+		*out = c;
+		return 0;
+	}
+	if (strncmp(opts->source, "http://", 7) && strncmp(opts->source, "https://", 8))
+		goto out;
+	if (has_control_chars(opts->source) || (opts->token && has_control_chars(opts->token)))
+		goto out;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_result != CURLE_OK) {
+		ret = -EIO;
+		goto out;
+	}
+	ret = -ENOMEM;
+	c->base = strdup(opts->source);
+	if (!c->base)
+		goto out;
+	n = strlen(c->base);
+	while (n > 0 && c->base[n - 1] == '/')
+		c->base[--n] = '\0';
+	c->headers = curl_slist_append(NULL, "Accept: application/json");
+	if (!c->headers)
+		goto out;
+	if (opts->token && *opts->token) {
+		struct curl_slist *more;
+
+		n = strlen("Authorization: Bearer ") + strlen(opts->token) + 1;
+		auth = malloc(n);
+		if (!auth)
+			goto out;
+		snprintf(auth, n, "Authorization: Bearer %s", opts->token);
+		more = curl_slist_append(c->headers, auth);
+		if (!more)
+			goto out;
+		c->headers = more;
+	}
+	ret = 0;
+	*out = c;
+out:
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	if (ret < 0)
+		control_close(c);
+	return ret;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_pool; i++)
+		curl_easy_cleanup(c->pool[i]);
+	/* The slist holds the token. */
+	for (struct curl_slist *h = c->headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(c->headers);
+	free(c->base);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+bool control_is_local(const struct control *c)
+{
+	return c->local;
+}
+
+static void set_detail(struct control_reply *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_detail(struct control_reply *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
+	va_end(ap);
+}
+
+static size_t body_write(char *data, size_t size, size_t nmemb, void *ctx)
+{
+	struct body *b = ctx;
+	size_t n = size * nmemb;
+	char *grown;
+
+	if (n > CONTROL_MAX_BODY - b->len) {
+		b->too_large = true;
+		return 0;
+	}
+	grown = realloc(b->data, b->len + n + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + b->len, data, n);
+	b->len += n;
+	grown[b->len] = '\0';
+	b->data = grown;
+	return n;
+}
+
+static CURL *handle_get(struct control *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->n_pool)
+		h = c->pool[--c->n_pool];
+	pthread_mutex_unlock(&c->lock);
+	if (h)
+		curl_easy_reset(h);
+	else
+		h = curl_easy_init();
+	return h;
+}
+
+static void handle_put(struct control *c, CURL *h)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->n_pool < CONTROL_POOL) {
+		c->pool[c->n_pool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	curl_easy_cleanup(h);
+}
+
+static int fetch_local(struct control *c, const uint8_t key[WG_KEY_LEN], struct control_reply *out)
+{
+	int ret = store_registry_get(c->store, key, &out->peer);
+
+	if (ret == 0) {
+		out->status = CONTROL_FOUND;
+		set_detail(out, "registry");
+	} else if (ret == -ENOENT) {
+		out->status = CONTROL_NOT_FOUND;
+		set_detail(out, "not in the registry");
+	} else if (ret == -ENOMEM) {
+		return ret;
+	} else {
+		out->status = CONTROL_UNAVAILABLE;
+		set_detail(out, "registry: %s", strerror(-ret));
+	}
+	return 0;
+}
+
+static void handle_response(struct control_reply *out, CURL *h, long code, struct body *body,
+			    const uint8_t key[WG_KEY_LEN])
+{
+	char err[128];
+	curl_off_t retry_after = 0;
+
+	switch (code) {
+	case 200:
+		if (control_parse_peer(body->data ? body->data : "", body->len, key, &out->peer,
+				       &out->ttl, err, sizeof(err)) == 0) {
+			out->status = CONTROL_FOUND;
+			set_detail(out, "HTTP 200");
+		} else {
+			set_detail(out, "HTTP 200 with a bad body: %s", err);
+		}
+		break;
+	case 404:
+		out->status = CONTROL_NOT_FOUND;
+		set_detail(out, "HTTP 404");
+		break;
+	case 429:
+		out->status = CONTROL_RETRY_LATER;
+		if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK ||
+		    retry_after <= 0)
+			retry_after = CONTROL_RETRY_AFTER_DEFAULT;
+		if (retry_after > CONTROL_RETRY_AFTER_MAX)
+			retry_after = CONTROL_RETRY_AFTER_MAX;
+		out->retry_after = (unsigned)retry_after;
+		set_detail(out, "HTTP 429, retry after %u s", out->retry_after);
+		break;
+	default:
+		set_detail(out, "HTTP %ld", code);
+		break;
+	}
+}
+
+static int fetch_http(struct control *c, const uint8_t key[WG_KEY_LEN], struct control_reply *out)
+{
+	char url[1024], hex[WG_KEY_HEX_LEN], errbuf[CURL_ERROR_SIZE] = "";
+	struct body body = { 0 };
+	long code = 0;
+	CURLcode rc;
+	CURL *h;
+
+	key_to_hex(hex, key);
+	if ((size_t)snprintf(url, sizeof(url), "%s/peers/%s", c->base, hex) >= sizeof(url)) {
+		set_detail(out, "control-plane URL too long");
+		return 0;
+	}
+	h = handle_get(c);
+	if (!h)
+		return -ENOMEM;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CONTROL_MAX_BODY);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		handle_response(out, h, code, &body, key);
+	} else if (body.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		set_detail(out, "reply larger than %d bytes", CONTROL_MAX_BODY);
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
+		set_detail(out, "timeout after %u ms", c->timeout_ms);
+	} else {
+		set_detail(out, "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+	}
+	/* The handle must not keep pointers into this frame. */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	handle_put(c, h);
+	free(body.data);
+	return 0;
+}
+
+int control_fetch(struct control *c, const uint8_t key[WG_KEY_LEN], struct control_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->status = CONTROL_UNAVAILABLE;
+	if (c->local)
+		return fetch_local(c, key, out);
+	return fetch_http(c, key, out);
+}

@@ -1,0 +1,403 @@
+/* jit/control against tests/tools/cp-server.py, and the JSON parser on its own. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "jit/control.h"
+#include "jit/store.h"
+#include "tests/unit/test_control_server.h"
+
+#define TOKEN "s3cret"
+#define PSK_B64 "d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3c="
+
+enum {
+	K_OK = 1,
+	K_404,
+	K_429,
+	K_429_BARE,
+	K_429_GARBLED,
+	K_500,
+	K_HANG,
+	K_BADJSON,
+	K_WRONGKEY,
+	K_BIG,
+	K_BADCIDR,
+	K_ABSENT,
+};
+
+static struct cp_server srv;
+
+static void add_entry(char *buf, size_t size, uint8_t v, const char *entry)
+{
+	uint8_t key[WG_KEY_LEN];
+	char hex[WG_KEY_HEX_LEN];
+	size_t len = strlen(buf);
+
+	test_key(key, v);
+	key_to_hex(hex, key);
+	snprintf(buf + len, size - len, "%s\"%s\": %s", buf[len - 1] == '{' ? "" : ", ", hex,
+		 entry);
+}
+
+static int start_server(void **state)
+{
+	static char fixture[8192];
+
+	(void)state;
+	snprintf(fixture, sizeof(fixture), "{\"token\": \"" TOKEN "\", \"peers\": {");
+	add_entry(fixture, sizeof(fixture), K_OK,
+		  "{\"reply\": {\"allowed_ips\": [\"10.1.0.1/32\", \"fd00:1::/64\"],"
+		  " \"persistent_keepalive\": 25, \"preshared_key\": \"" PSK_B64 "\","
+		  " \"ttl\": 10}}");
+	add_entry(fixture, sizeof(fixture), K_404, "{\"behaviour\": \"404\"}");
+	add_entry(fixture, sizeof(fixture), K_429, "{\"behaviour\": \"429\", \"retry_after\": 7}");
+	add_entry(fixture, sizeof(fixture), K_429_BARE, "{\"behaviour\": \"429\"}");
+	add_entry(fixture, sizeof(fixture), K_429_GARBLED,
+		  "{\"behaviour\": \"429\", \"retry_after\": \"soon\"}");
+	add_entry(fixture, sizeof(fixture), K_500, "{\"behaviour\": \"500\"}");
+	add_entry(fixture, sizeof(fixture), K_HANG, "{\"behaviour\": \"hang\"}");
+	add_entry(fixture, sizeof(fixture), K_BADJSON, "{\"behaviour\": \"badjson\"}");
+	add_entry(fixture, sizeof(fixture), K_WRONGKEY, "{\"behaviour\": \"wrongkey\"}");
+	add_entry(fixture, sizeof(fixture), K_BIG, "{\"behaviour\": \"big\"}");
+	add_entry(fixture, sizeof(fixture), K_BADCIDR,
+		  "{\"reply\": {\"allowed_ips\": [\"10.0.0.1/8\"]}}");
+	strcat(fixture, "}}");
+	cp_server_start(&srv, fixture);
+	return 0;
+}
+
+static int stop_server(void **state)
+{
+	(void)state;
+	cp_server_stop(&srv);
+	return 0;
+}
+
+static struct control *open_http(const char *token, unsigned timeout_ms)
+{
+	struct control_options opts = { .source = srv.base, .token = token,
+					.timeout_ms = timeout_ms };
+	struct control *c;
+
+	assert_int_equal(control_open(&c, &opts), 0);
+	assert_false(control_is_local(c));
+	return c;
+}
+
+static void fetch(struct control *c, uint8_t v, struct control_reply *reply)
+{
+	uint8_t key[WG_KEY_LEN];
+
+	test_key(key, v);
+	assert_int_equal(control_fetch(c, key, reply), 0);
+}
+
+static long count(uint8_t v)
+{
+	uint8_t key[WG_KEY_LEN];
+	struct cp_stats st;
+
+	test_key(key, v);
+	cp_server_stats(&srv, key, &st);
+	return st.count;
+}
+
+static void test_hit(void **state)
+{
+	struct control *c = open_http(TOKEN, 5000);
+	struct control_reply r;
+	uint8_t key[WG_KEY_LEN], psk[WG_KEY_LEN];
+	char ip[ALLOWEDIP_STRLEN];
+	struct cp_stats st;
+
+	(void)state;
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_FOUND);
+	test_key(key, K_OK);
+	assert_memory_equal(r.peer.public_key, key, WG_KEY_LEN);
+	assert_int_equal(r.peer.n_allowedips, 2);
+	allowedip_format(&r.peer.allowedips[0], ip, sizeof(ip));
+	assert_string_equal(ip, "10.1.0.1/32");
+	allowedip_format(&r.peer.allowedips[1], ip, sizeof(ip));
+	assert_string_equal(ip, "fd00:1::/64");
+	assert_true(r.peer.has_keepalive);
+	assert_int_equal(r.peer.persistent_keepalive, 25);
+	assert_true(r.peer.has_preshared_key);
+	memset(psk, 0x77, sizeof(psk));
+	assert_memory_equal(r.peer.preshared_key, psk, WG_KEY_LEN);
+	assert_int_equal(r.ttl, 10);
+	jit_peer_clear(&r.peer);
+
+	cp_server_stats(&srv, key, &st);
+	assert_int_equal(st.count, 1);
+	assert_int_equal(st.open, 0);
+	assert_string_equal(st.auth, "Bearer " TOKEN);
+	assert_string_equal(st.accept, "application/json");
+	control_close(c);
+}
+
+static void test_token_checked(void **state)
+{
+	struct control *c = open_http("wrong", 5000);
+	struct control_reply r;
+
+	(void)state;
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "401"));
+	control_close(c);
+
+	c = open_http(NULL, 5000);
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "401"));
+	control_close(c);
+}
+
+static void test_not_found(void **state)
+{
+	struct control *c = open_http(TOKEN, 5000);
+	struct control_reply r;
+
+	(void)state;
+	fetch(c, K_404, &r);
+	assert_int_equal(r.status, CONTROL_NOT_FOUND);
+	fetch(c, K_ABSENT, &r);
+	assert_int_equal(r.status, CONTROL_NOT_FOUND);
+	assert_int_equal(count(K_404), 1);
+	control_close(c);
+}
+
+static void test_retry_after(void **state)
+{
+	struct control *c = open_http(TOKEN, 5000);
+	struct control_reply r;
+
+	(void)state;
+	fetch(c, K_429, &r);
+	assert_int_equal(r.status, CONTROL_RETRY_LATER);
+	assert_int_equal(r.retry_after, 7);
+	fetch(c, K_429_BARE, &r);
+	assert_int_equal(r.status, CONTROL_RETRY_LATER);
+	assert_int_equal(r.retry_after, CONTROL_RETRY_AFTER_DEFAULT);
+	fetch(c, K_429_GARBLED, &r);
+	assert_int_equal(r.status, CONTROL_RETRY_LATER);
+	assert_int_equal(r.retry_after, CONTROL_RETRY_AFTER_DEFAULT);
+	control_close(c);
+}
+
+static void test_transient(void **state)
+{
+	struct control *c = open_http(TOKEN, 5000);
+	struct control_reply r;
+
+	(void)state;
+	fetch(c, K_500, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "500"));
+	fetch(c, K_BADJSON, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "bad JSON"));
+	fetch(c, K_WRONGKEY, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "not the key asked for"));
+	fetch(c, K_BIG, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "larger than"));
+	fetch(c, K_BADCIDR, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "allowed_ips[0]"));
+	assert_int_equal(r.peer.n_allowedips, 0);
+	control_close(c);
+}
+
+static void test_timeout(void **state)
+{
+	struct control *c = open_http(TOKEN, 300);
+	struct control_reply r;
+	uint8_t key[WG_KEY_LEN];
+
+	(void)state;
+	fetch(c, K_HANG, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "timeout"));
+	/* The server still holds the request it never answered. */
+	test_key(key, K_HANG);
+	cp_server_wait_open(&srv, key, 1);
+	cp_server_post(&srv, "release", key, NULL);
+	control_close(c);
+}
+
+static void test_connection_refused(void **state)
+{
+	struct control_options opts = { .source = "http://127.0.0.1:1", .timeout_ms = 2000 };
+	struct control_reply r;
+	struct control *c;
+	uint8_t key[WG_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(control_open(&c, &opts), 0);
+	test_key(key, K_OK);
+	assert_int_equal(control_fetch(c, key, &r), 0);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_true(r.detail[0] != '\0');
+	control_close(c);
+}
+
+static void test_open_rejects(void **state)
+{
+	struct control_options opts = { .source = "ftp://example.com" };
+	struct control *c;
+
+	(void)state;
+	assert_int_equal(control_open(&c, &opts), -EINVAL);
+	assert_null(c);
+	opts.source = "http://example.com";
+	opts.token = "abc\r\nX-Injected: 1";
+	assert_int_equal(control_open(&c, &opts), -EINVAL);
+	opts.source = "local";
+	opts.token = NULL;
+	assert_int_equal(control_open(&c, &opts), -EINVAL);
+}
+
+static void test_local(void **state)
+{
+	char dir[] = "/tmp/test-control.XXXXXX", path[64], err[256];
+	struct control_options opts = { .source = "local" };
+	struct jit_peer peer = { 0 };
+	struct wg_allowedip ip;
+	struct control_reply r;
+	struct control *c;
+	struct store *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/db", dir);
+	assert_int_equal(store_open(&s, path, err, sizeof(err)), 0);
+	opts.store = s;
+	assert_int_equal(control_open(&c, &opts), 0);
+	assert_true(control_is_local(c));
+
+	test_key(peer.public_key, 42);
+	assert_int_equal(allowedip_parse("10.9.0.0/16", &ip), 0);
+	assert_int_equal(jit_peer_add_allowedip(&peer, &ip), 0);
+	assert_int_equal(control_fetch(c, peer.public_key, &r), 0);
+	assert_int_equal(r.status, CONTROL_NOT_FOUND);
+	assert_int_equal(store_registry_put(s, &peer), 0);
+	assert_int_equal(control_fetch(c, peer.public_key, &r), 0);
+	assert_int_equal(r.status, CONTROL_FOUND);
+	assert_int_equal(r.peer.n_allowedips, 1);
+	assert_int_equal(r.peer.allowedips[0].cidr, 16);
+	jit_peer_clear(&r.peer);
+	jit_peer_clear(&peer);
+
+	control_close(c);
+	store_close(s);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* control_parse_peer: what a 200 body may and may not be. */
+static int parse(const char *json, uint8_t v, struct jit_peer *peer, unsigned *ttl, char *err)
+{
+	uint8_t key[WG_KEY_LEN];
+
+	test_key(key, v);
+	return control_parse_peer(json, strlen(json), key, peer, ttl, err, 128);
+}
+
+/* The base64 of 32 bytes of 0x01. */
+#define KEY1_B64 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+
+static void test_parse(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *err;	/* NULL: accepted */
+	} cases[] = {
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": []}", NULL },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [\"::/0\"],"
+		  " \"persistent_keepalive\": null, \"preshared_key\": null, \"ttl\": 0,"
+		  " \"extra\": {\"ignored\": true}}", NULL },
+		{ "", "bad JSON" },
+		{ "[]", "not a JSON object" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": []} x", "bad JSON" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"public_key\": \"" KEY1_B64 "\","
+		  " \"allowed_ips\": []}", "bad JSON" },
+		{ "{\"allowed_ips\": []}", "public_key" },
+		{ "{\"public_key\": 1, \"allowed_ips\": []}", "public_key" },
+		{ "{\"public_key\": \"AQEB\", \"allowed_ips\": []}", "public_key" },
+		{ "{\"public_key\": \"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\","
+		  " \"allowed_ips\": []}", "not the key asked for" },
+		{ "{\"public_key\": \"" KEY1_B64 "\"}", "allowed_ips" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": \"10.0.0.1/32\"}",
+		  "allowed_ips" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [1]}", "allowed_ips[0]" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [\"10.0.0.1/32\", \"x\"]}",
+		  "allowed_ips[1]" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [],"
+		  " \"persistent_keepalive\": 65536}", "persistent_keepalive" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [],"
+		  " \"persistent_keepalive\": \"25\"}", "persistent_keepalive" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [],"
+		  " \"preshared_key\": \"short\"}", "preshared_key" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [], \"ttl\": -1}", "ttl" },
+		{ "{\"public_key\": \"" KEY1_B64 "\", \"allowed_ips\": [], \"ttl\": 1.5}", "ttl" },
+	};
+	struct jit_peer peer;
+	unsigned ttl;
+	char err[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = parse(cases[i].json, 1, &peer, &ttl, err);
+
+		if (!cases[i].err) {
+			assert_int_equal(ret, 0);
+			jit_peer_clear(&peer);
+			continue;
+		}
+		if (ret != -EINVAL || !strstr(err, cases[i].err)) {
+			fprintf(stderr, "case %zu: ret %d err \"%s\", wanted \"%s\"\n", i, ret, err,
+				cases[i].err);
+			fail();
+		}
+		assert_int_equal(peer.n_allowedips, 0);
+		assert_null(peer.allowedips);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest server_tests[] = {
+		cmocka_unit_test(test_hit),
+		cmocka_unit_test(test_token_checked),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_retry_after),
+		cmocka_unit_test(test_transient),
+		cmocka_unit_test(test_timeout),
+	};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_open_rejects),
+		cmocka_unit_test(test_local),
+		cmocka_unit_test(test_parse),
+	};
+	int failed = cmocka_run_group_tests_name("control, offline", tests, NULL, NULL);
+
+	return failed + cmocka_run_group_tests_name("control against cp-server.py", server_tests,
+						    start_server, stop_server);
+}
