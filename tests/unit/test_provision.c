@@ -323,7 +323,7 @@ static int start_device(void)
 	wg_pid = fork();
 	if (wg_pid == 0) {
 		setenv("WG_PROCESS_FOREGROUND", "1", 1);
-		setenv("LOG_LEVEL", "error", 1);
+		setenv("LOG_LEVEL", "silent", 1);
 		execlp("wireguard-go", "wireguard-go", ifname, (char *)NULL);
 		_exit(127);
 	}
