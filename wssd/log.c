@@ -40,7 +40,8 @@ int log_level_parse(const char *name, enum log_level *out)
 }
 
 /* One fprintf per line, so lines from several threads never interleave. */
-static void log_vemit(enum log_level level, const char *err, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+log_vemit(enum log_level level, const char *err, const char *fmt, va_list ap)
 {
 	char msg[2048], stamp[40] = "", errfield[300] = "";
 

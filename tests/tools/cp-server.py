@@ -13,7 +13,8 @@ The fixture:
 Behaviours: "ok" (200 + reply), "404", "429" (Retry-After from retry_after
 unless it is absent), "500", "hang" (held until released, then answered as
 "ok"), "badjson", "wrongkey" (200 with another public_key), "big" (a 1 MiB
-body). Keys not in the fixture get 404.
+body). An entry's "delay" (seconds) is waited before answering. Keys not in
+the fixture get the fixture's "default" entry, or 404 without one.
 
 Test endpoints:
   GET  /_stats/HEX    {"count": requests, "open": requests not yet answered,
@@ -28,6 +29,7 @@ import os
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HANG_LIMIT = 60.0  # seconds: a held request is answered at the latest then
@@ -49,6 +51,9 @@ def release_event(key):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without this, Nagle and the
+    # client's delayed ACK add 40 ms to every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
@@ -78,7 +83,8 @@ class Handler(BaseHTTPRequestHandler):
             s["open"] += 1
             s["auth"] = self.headers.get("Authorization")
             s["accept"] = self.headers.get("Accept")
-            entry = dict(fixture.get("peers", {}).get(key, {"behaviour": "404"}))
+            entry = dict(fixture.get("peers", {}).get(
+                key, fixture.get("default", {"behaviour": "404"})))
             token = fixture.get("token")
         try:
             self.answer(key, entry, token)
@@ -90,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
         if token is not None and self.headers.get("Authorization") != "Bearer " + token:
             return self.send(401, b'{"error": "unauthorized"}')
         behaviour = entry.get("behaviour", "ok")
+        if "delay" in entry:
+            time.sleep(float(entry["delay"]))
         if behaviour == "hang":
             release_event(key).wait(HANG_LIMIT)
             behaviour = "ok"
