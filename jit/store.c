@@ -77,6 +77,8 @@ enum stmt_id {
 	ST_CACHE_PUT,
 	ST_CACHE_GET,
 	ST_CACHE_PRUNE,
+	ST_RL_PRUNE,
+	ST_BACKOFF_PRUNE,
 	ST_RL_GET,
 	ST_RL_PUT,
 	ST_BACKOFF_PUT,
@@ -110,6 +112,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CACHE_GET] = "SELECT public_key, allowed_ips, preshared_key, keepalive, negative,"
 			 " fetched_at, expires_at FROM cache WHERE public_key = ?1",
 	[ST_CACHE_PRUNE] = "DELETE FROM cache WHERE expires_at < ?1",
+	[ST_RL_PRUNE] = "DELETE FROM ratelimit WHERE updated_at < ?1",
+	[ST_BACKOFF_PRUNE] = "DELETE FROM backoff WHERE until <= ?1",
 	[ST_RL_GET] = "SELECT tokens, updated_at FROM ratelimit WHERE bucket = ?1",
 	[ST_RL_PUT] = "INSERT OR REPLACE INTO ratelimit (bucket, tokens, updated_at)"
 		      " VALUES (?1, ?2, ?3)",
@@ -622,19 +626,33 @@ out:
 	return ret;
 }
 
-int store_cache_prune(struct store *s, int64_t before)
+/* Runs a DELETE bound to one integer. Called with the lock held. */
+static int delete_before(struct store *s, enum stmt_id id, int64_t bound, const char *op)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_get(s, id);
+	int ret;
 
-	int ret = -EIO;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, bound);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, op);
+	stmt_done(st);
+	return ret;
+}
+
+int store_prune(struct store *s, int64_t now, unsigned keep_stale)
+{
+	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	st = stmt_get(s, ST_CACHE_PRUNE);
-	if (st) {
-		sqlite3_bind_int64(st, 1, before);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "cache_prune");
-		stmt_done(st);
-	}
+	ret = txn_begin(s);
+	if (ret == 0)
+		ret = delete_before(s, ST_CACHE_PRUNE, now - (int64_t)keep_stale, "cache_prune");
+	if (ret == 0)
+		ret = delete_before(s, ST_BACKOFF_PRUNE, now, "backoff_prune");
+	if (ret == 0)
+		ret = delete_before(s, ST_RL_PRUNE, now - 3600, "ratelimit_prune");
+	ret = txn_end(s, ret);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -67,8 +67,14 @@ int store_cache_put(struct store *s, const uint8_t key[WG_KEY_LEN], const struct
 		    int64_t now, int64_t expires_at);
 /* Returns the entry whether or not it has expired; the caller compares expires_at. */
 int store_cache_get(struct store *s, const uint8_t key[WG_KEY_LEN], struct store_cache_entry *out);
-/* Drops entries that expired before "before" (stale entries are still useful until then). */
-int store_cache_prune(struct store *s, int64_t before);
+/*
+ * Housekeeping, for a timer: drops cache entries that expired more than
+ * keep_stale seconds ago (until then they serve stale-if-error), back-offs
+ * that have passed, and rate-limit buckets untouched for an hour (full
+ * again for any limit of at least one look-up a minute, so the same as
+ * absent).
+ */
+int store_prune(struct store *s, int64_t now, unsigned keep_stale);
 
 /*
  * Token bucket named by bucket ("global", or a key): refills at rate per
