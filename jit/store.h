@@ -84,6 +84,21 @@ int store_prune(struct store *s, int64_t now, unsigned keep_stale);
 int store_ratelimit_take(struct store *s, const char *bucket, double rate, double burst,
 			 double now);
 
+struct store_bucket {
+	const char *name;
+	double rate;	/* tokens per second */
+	double burst;	/* at least 1 */
+};
+
+/*
+ * All or nothing: takes a token from each of the n buckets (n at most
+ * STORE_BUCKETS_MAX), or from none when one is empty; then *empty (if not
+ * NULL) is the index of the first empty one. Returns 1, 0 or -errno.
+ */
+#define STORE_BUCKETS_MAX 4
+int store_ratelimit_take_all(struct store *s, const struct store_bucket *buckets, size_t n,
+			     double now, size_t *empty);
+
 /* The control plane said "not before until" (429 Retry-After) for this key. */
 int store_backoff_set(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t until);
 /* -ENOENT when there is none. */

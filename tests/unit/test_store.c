@@ -300,11 +300,23 @@ static void test_ratelimit_survives_restart(void **state)
 	assert_int_equal(store_ratelimit_take(s, "k", 3 / 60.0, 3, t), 0);
 	assert_int_equal(store_ratelimit_take(s, "k", 3 / 60.0, 3, t), 0);
 	assert_int_equal(store_ratelimit_take(s, "k", 1, 0.5, t), -EINVAL);
+	/* All or nothing: an empty bucket takes nothing from the others. */
+	{
+		struct store_bucket b[2] = { { "a", 0, 2 }, { "b", 0, 1 } };
+		size_t empty = 99;
+
+		assert_int_equal(store_ratelimit_take_all(s, b, 2, t + 5000, &empty), 1);
+		assert_int_equal(store_ratelimit_take_all(s, b, 2, t + 5000, &empty), 0);
+		assert_int_equal(empty, 1);
+		assert_int_equal(store_ratelimit_take(s, "a", 0, 2, t + 5000), 1);
+		assert_int_equal(store_ratelimit_take(s, "a", 0, 2, t + 5000), 0);
+		assert_int_equal(store_ratelimit_take_all(s, b, 0, t, NULL), -EINVAL);
+	}
 	/* Pruning forgets buckets idle for an hour ("other"), not the rest. */
 	assert_int_equal(store_ratelimit_take(s, "k", 3 / 60.0, 3, t + 5000), 1);
 	assert_int_equal(store_prune(s, (int64_t)t + 5100, 0), 0);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ratelimit WHERE bucket = 'k'"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ratelimit"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ratelimit"), 3);
 	store_close(s);
 }
 
