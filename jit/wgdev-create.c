@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +113,15 @@ static int userspace_create(const char *ifname, const char *sock, unsigned wait_
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		sigset_t none;
+
+		/* nothing of the caller's but stderr: no sockets, no blocked signals */
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+			for (fd = 3; fd < 4096; fd++)
+				close(fd);
+		}
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, STDIN_FILENO);
@@ -197,7 +207,7 @@ out:
 static int ensure_key(struct wgdev *dev, const struct wgdev_setup *s, char *err, size_t errlen)
 {
 	uint8_t key[WG_KEY_LEN];
-	char path[PATH_MAX];
+	char path[PATH_MAX], quoted[PATH_MAX + 8];
 	struct stat st;
 	bool generated = false;
 	int ret;
@@ -228,8 +238,8 @@ static int ensure_key(struct wgdev *dev, const struct wgdev_setup *s, char *err,
 	sodium_memzero(key, sizeof(key));
 	if (ret)
 		return errf(err, errlen, ret, "setting the private key of %s", s->ifname);
-	log_info("event=wgdev_key interface=%s key_file=%s action=%s", s->ifname, path,
-		 generated ? "generated" : "loaded");
+	log_info("event=wgdev_key interface=%s key_file=%s action=%s", s->ifname,
+		 log_quote(quoted, sizeof(quoted), path), generated ? "generated" : "loaded");
 	return 0;
 }
 
