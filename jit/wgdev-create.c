@@ -257,10 +257,10 @@ int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *s, char *err, siz
 	*out = NULL;
 	if (!s->ifname[0] || strlen(s->ifname) >= IFNAMSIZ)
 		return errf(err, errlen, -EINVAL, "interface name \"%s\"", s->ifname);
-	if (s->uapi_socket && s->uapi_socket[0])
-		snprintf(sock, sizeof(sock), "%s", s->uapi_socket);
-	else
-		snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", s->ifname);
+	if ((s->uapi_socket && s->uapi_socket[0] ?
+	     snprintf(sock, sizeof(sock), "%s", s->uapi_socket) :
+	     snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", s->ifname)) >= (int)sizeof(sock))
+		return errf(err, errlen, -ENAMETOOLONG, "UAPI socket path");
 
 	if (!if_nametoindex(s->ifname)) {
 		if (!s->create)
