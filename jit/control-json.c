@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The 200 body of the HTTP contract, apart from the fetching so the fuzzer links only this. */
+/* control_parse_peer, in a file of its own so that the fuzzer links jansson and nothing else. */
 
 static int json_to_peer(json_t *root, const uint8_t key[WG_KEY_LEN], struct jit_peer *out,
 			unsigned *ttl, char *err, size_t errlen)

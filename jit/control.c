@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+/* The longest base URL: it and "/peers/" and 64 hex digits fit in url[] of fetch_http. */
+#define CONTROL_BASE_MAX 900
 /* Idle handles kept for reuse (and their connections); more threads just make more. */
 #define CONTROL_POOL 16
 
@@ -70,7 +72,8 @@ int control_open(struct control **out, const struct control_options *opts)
 	}
 	if (strncmp(opts->source, "http://", 7) && strncmp(opts->source, "https://", 8))
 		goto out;
-	if (has_control_chars(opts->source) || (opts->token && has_control_chars(opts->token)))
+	if (has_control_chars(opts->source) || (opts->token && has_control_chars(opts->token)) ||
+	    strlen(opts->source) > CONTROL_BASE_MAX)
 		goto out;
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK) {
@@ -254,10 +257,7 @@ static int fetch_http(struct control *c, const uint8_t key[WG_KEY_LEN], struct c
 	CURL *h;
 
 	key_to_hex(hex, key);
-	if ((size_t)snprintf(url, sizeof(url), "%s/peers/%s", c->base, hex) >= sizeof(url)) {
-		set_detail(out, "control-plane URL too long");
-		return 0;
-	}
+	snprintf(url, sizeof(url), "%s/peers/%s", c->base, hex);
 	h = handle_get(c);
 	if (!h)
 		return -ENOMEM;

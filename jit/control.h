@@ -40,7 +40,10 @@ struct control_reply {
 
 struct control;
 
-/* -EINVAL for a source that is neither, a token with control characters, or no store for local. */
+/*
+ * -EINVAL for a source that is neither (or a URL over 900 bytes), a token
+ * with control characters, or "local" without a store.
+ */
 int control_open(struct control **out, const struct control_options *opts);
 void control_close(struct control *c);
 bool control_is_local(const struct control *c);

@@ -136,24 +136,24 @@ static int lookup_local(const struct lookup_options *opts, const uint8_t key[WG_
 	return 0;
 }
 
-/* 1: a token from both buckets; 0: a bucket is empty (why says which); -errno. */
+/* 1: a token from both buckets; 0: one is empty (why says which); -errno. */
 static int take_tokens(const struct lookup_options *opts, const uint8_t key[WG_KEY_LEN],
 		       double now, const char **why)
 {
-	char bucket[WG_KEY_HEX_LEN];
-	double per_minute = opts->key_lookups_per_minute;
+	char hex[WG_KEY_HEX_LEN];
+	struct store_bucket b[2] = {
+		{ .name = hex, .rate = opts->key_lookups_per_minute / 60.0,
+		  .burst = opts->key_lookups_per_minute },
+		{ .name = "global", .rate = opts->lookups_per_second,
+		  .burst = opts->lookups_per_second },
+	};
+	size_t empty = 0;
 	int ret;
 
-	key_to_hex(bucket, key);
-	ret = store_ratelimit_take(opts->store, bucket, per_minute / 60.0, per_minute, now);
-	if (ret <= 0) {
-		*why = "per-key look-up rate limit";
-		return ret;
-	}
-	ret = store_ratelimit_take(opts->store, "global", opts->lookups_per_second,
-				   opts->lookups_per_second, now);
+	key_to_hex(hex, key);
+	ret = store_ratelimit_take_all(opts->store, b, 2, now, &empty);
 	if (ret == 0)
-		*why = "global look-up rate limit";
+		*why = empty == 0 ? "per-key look-up rate limit" : "global look-up rate limit";
 	return ret;
 }
 

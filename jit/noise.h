@@ -41,7 +41,7 @@ struct noise_stats {
  * one responder per thread. Returns 0, -EINVAL (zero key) or -ENOMEM.
  */
 int noise_responder_new(struct noise_responder **out, const uint8_t private_key[WG_KEY_LEN]);
-/* cache_entries = 0 disables the cache; others are rounded up to a power of two. */
+/* cache_entries = 0 disables the cache; others round up to a power of two >= 4. */
 int noise_responder_new_cache(struct noise_responder **out, const uint8_t private_key[WG_KEY_LEN],
 			      unsigned int cache_entries);
 void noise_responder_free(struct noise_responder *r);

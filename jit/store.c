@@ -77,6 +77,8 @@ enum stmt_id {
 	ST_CACHE_PUT,
 	ST_CACHE_GET,
 	ST_CACHE_PRUNE,
+	ST_RL_PRUNE,
+	ST_BACKOFF_PRUNE,
 	ST_RL_GET,
 	ST_RL_PUT,
 	ST_BACKOFF_PUT,
@@ -110,6 +112,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CACHE_GET] = "SELECT public_key, allowed_ips, preshared_key, keepalive, negative,"
 			 " fetched_at, expires_at FROM cache WHERE public_key = ?1",
 	[ST_CACHE_PRUNE] = "DELETE FROM cache WHERE expires_at < ?1",
+	[ST_RL_PRUNE] = "DELETE FROM ratelimit WHERE updated_at < ?1",
+	[ST_BACKOFF_PRUNE] = "DELETE FROM backoff WHERE until <= ?1",
 	[ST_RL_GET] = "SELECT tokens, updated_at FROM ratelimit WHERE bucket = ?1",
 	[ST_RL_PUT] = "INSERT OR REPLACE INTO ratelimit (bucket, tokens, updated_at)"
 		      " VALUES (?1, ?2, ?3)",
@@ -622,75 +626,130 @@ out:
 	return ret;
 }
 
-int store_cache_prune(struct store *s, int64_t before)
+/* Runs a DELETE bound to one integer. Called with the lock held. */
+static int delete_before(struct store *s, enum stmt_id id, int64_t bound, const char *op)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_get(s, id);
+	int ret;
 
-	int ret = -EIO;
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, bound);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, op);
+	stmt_done(st);
+	return ret;
+}
+
+int store_prune(struct store *s, int64_t now, unsigned keep_stale)
+{
+	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	st = stmt_get(s, ST_CACHE_PRUNE);
-	if (st) {
-		sqlite3_bind_int64(st, 1, before);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "cache_prune");
-		stmt_done(st);
-	}
+	ret = txn_begin(s);
+	if (ret == 0)
+		ret = delete_before(s, ST_CACHE_PRUNE, now - (int64_t)keep_stale, "cache_prune");
+	if (ret == 0)
+		ret = delete_before(s, ST_BACKOFF_PRUNE, now, "backoff_prune");
+	if (ret == 0)
+		ret = delete_before(s, ST_RL_PRUNE, now - 3600, "ratelimit_prune");
+	ret = txn_end(s, ret);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
 
-static int ratelimit_take_locked(struct store *s, const char *bucket, double rate, double burst,
-				 double now)
+/* The bucket's tokens now: refilled since it was last written, at most burst. */
+static int ratelimit_read(struct store *s, const struct store_bucket *b, double now,
+			  double *tokens)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_RL_GET);
-	double tokens = burst, elapsed;
-	int rc, taken;
+	double elapsed;
+	int rc;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
+	*tokens = b->burst;
+	sqlite3_bind_text(st, 1, b->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		tokens = sqlite3_column_double(st, 0);
+		*tokens = sqlite3_column_double(st, 0);
 		elapsed = now - sqlite3_column_double(st, 1);
 		/* A clock that went back refills nothing. */
 		if (elapsed > 0)
-			tokens += elapsed * rate;
-		if (tokens > burst)
-			tokens = burst;
+			*tokens += elapsed * b->rate;
+		if (*tokens > b->burst)
+			*tokens = b->burst;
 	}
 	stmt_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(s, "ratelimit_get");
-	taken = tokens >= 1.0;
-	if (taken)
-		tokens -= 1.0;
-	st = stmt_get(s, ST_RL_PUT);
+	return 0;
+}
+
+static int ratelimit_write(struct store *s, const struct store_bucket *b, double tokens,
+			   double now)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_RL_PUT);
+	int rc;
+
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, b->name, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, tokens);
 	sqlite3_bind_double(st, 3, now);
 	rc = sqlite3_step(st);
 	stmt_done(st);
-	if (rc != SQLITE_DONE)
-		return db_error(s, "ratelimit_put");
+	return rc == SQLITE_DONE ? 0 : db_error(s, "ratelimit_put");
+}
+
+static int ratelimit_take_locked(struct store *s, const struct store_bucket *b, size_t n,
+				 double now, size_t *empty)
+{
+	double tokens[STORE_BUCKETS_MAX];
+	int ret, taken = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		ret = ratelimit_read(s, &b[i], now, &tokens[i]);
+		if (ret < 0)
+			return ret;
+		if (taken && tokens[i] < 1.0) {
+			taken = 0;
+			if (empty)
+				*empty = i;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret = ratelimit_write(s, &b[i], taken ? tokens[i] - 1.0 : tokens[i], now);
+		if (ret < 0)
+			return ret;
+	}
 	return taken;
+}
+
+int store_ratelimit_take_all(struct store *s, const struct store_bucket *buckets, size_t n,
+			     double now, size_t *empty)
+{
+	int ret;
+
+	if (n == 0 || n > STORE_BUCKETS_MAX || !isfinite(now))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!(buckets[i].rate >= 0) || !(buckets[i].burst >= 1))
+			return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	ret = txn_begin(s);
+	if (ret == 0)
+		ret = txn_end(s, ratelimit_take_locked(s, buckets, n, now, empty));
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 int store_ratelimit_take(struct store *s, const char *bucket, double rate, double burst,
 			 double now)
 {
-	int ret;
+	struct store_bucket b = { .name = bucket, .rate = rate, .burst = burst };
 
-	if (!(rate >= 0) || !(burst >= 1) || !isfinite(now))
-		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
-	ret = txn_begin(s);
-	if (ret == 0)
-		ret = txn_end(s, ratelimit_take_locked(s, bucket, rate, burst, now));
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return store_ratelimit_take_all(s, &b, 1, now, NULL);
 }
 
 int store_backoff_set(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t until)

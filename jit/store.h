@@ -67,8 +67,14 @@ int store_cache_put(struct store *s, const uint8_t key[WG_KEY_LEN], const struct
 		    int64_t now, int64_t expires_at);
 /* Returns the entry whether or not it has expired; the caller compares expires_at. */
 int store_cache_get(struct store *s, const uint8_t key[WG_KEY_LEN], struct store_cache_entry *out);
-/* Drops entries that expired before "before" (stale entries are still useful until then). */
-int store_cache_prune(struct store *s, int64_t before);
+/*
+ * Housekeeping, for a timer: drops cache entries that expired more than
+ * keep_stale seconds ago (until then they serve stale-if-error), back-offs
+ * that have passed, and rate-limit buckets untouched for an hour (full
+ * again for any limit of at least one look-up a minute, so the same as
+ * absent).
+ */
+int store_prune(struct store *s, int64_t now, unsigned keep_stale);
 
 /*
  * Token bucket named by bucket ("global", or a key): refills at rate per
@@ -77,6 +83,21 @@ int store_cache_prune(struct store *s, int64_t before);
  */
 int store_ratelimit_take(struct store *s, const char *bucket, double rate, double burst,
 			 double now);
+
+struct store_bucket {
+	const char *name;
+	double rate;	/* tokens per second */
+	double burst;	/* at least 1 */
+};
+
+/*
+ * All or nothing: takes a token from each of the n buckets (n at most
+ * STORE_BUCKETS_MAX), or from none when one is empty; then *empty (if not
+ * NULL) is the index of the first empty one. Returns 1, 0 or -errno.
+ */
+#define STORE_BUCKETS_MAX 4
+int store_ratelimit_take_all(struct store *s, const struct store_bucket *buckets, size_t n,
+			     double now, size_t *empty);
 
 /* The control plane said "not before until" (429 Retry-After) for this key. */
 int store_backoff_set(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t until);

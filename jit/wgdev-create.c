@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,8 +41,8 @@ static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* ip link add IFNAME type wireguard. */
-static int kernel_create(const char *ifname)
+/* ip link add IFNAME type wireguard; or, with del, ip link del IFNAME. */
+static int rtnl_link(const char *ifname, bool del)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
@@ -60,15 +61,17 @@ static int kernel_create(const char *ifname)
 		goto out;
 	}
 	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	nlh->nlmsg_type = del ? RTM_DELLINK : RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	nlh->nlmsg_seq = seq;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "wireguard");
-	mnl_attr_nest_end(nlh, info);
+	if (!del) {
+		info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "wireguard");
+		mnl_attr_nest_end(nlh, info);
+	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		ret = -errno;
 		goto out;
@@ -112,6 +115,15 @@ static int userspace_create(const char *ifname, const char *sock, unsigned wait_
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		sigset_t none;
+
+		/* nothing of the caller's but stderr: no sockets, no blocked signals */
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+			for (fd = 3; fd < 4096; fd++)
+				close(fd);
+		}
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, STDIN_FILENO);
@@ -197,7 +209,7 @@ out:
 static int ensure_key(struct wgdev *dev, const struct wgdev_setup *s, char *err, size_t errlen)
 {
 	uint8_t key[WG_KEY_LEN];
-	char path[PATH_MAX];
+	char path[PATH_MAX], quoted[PATH_MAX + 8];
 	struct stat st;
 	bool generated = false;
 	int ret;
@@ -228,8 +240,8 @@ static int ensure_key(struct wgdev *dev, const struct wgdev_setup *s, char *err,
 	sodium_memzero(key, sizeof(key));
 	if (ret)
 		return errf(err, errlen, ret, "setting the private key of %s", s->ifname);
-	log_info("event=wgdev_key interface=%s key_file=%s action=%s", s->ifname, path,
-		 generated ? "generated" : "loaded");
+	log_info("event=wgdev_key interface=%s key_file=%s action=%s", s->ifname,
+		 log_quote(quoted, sizeof(quoted), path), generated ? "generated" : "loaded");
 	return 0;
 }
 
@@ -239,22 +251,23 @@ int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *s, char *err, siz
 	struct wgdev *dev = NULL;
 	char sock[108];
 	const char *how = NULL, *prog = NULL;
+	bool created = false;
 	int ret, kret = 0;
 
 	*out = NULL;
 	if (!s->ifname[0] || strlen(s->ifname) >= IFNAMSIZ)
 		return errf(err, errlen, -EINVAL, "interface name \"%s\"", s->ifname);
-	if (s->uapi_socket && s->uapi_socket[0])
-		snprintf(sock, sizeof(sock), "%s", s->uapi_socket);
-	else
-		snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", s->ifname);
+	if ((s->uapi_socket && s->uapi_socket[0] ?
+	     snprintf(sock, sizeof(sock), "%s", s->uapi_socket) :
+	     snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", s->ifname)) >= (int)sizeof(sock))
+		return errf(err, errlen, -ENAMETOOLONG, "UAPI socket path");
 
 	if (!if_nametoindex(s->ifname)) {
 		if (!s->create)
 			return errf(err, errlen, -ENODEV, "interface %s does not exist "
 				    "(gateway.create = no)", s->ifname);
 		if (s->backend != WGDEV_UAPI) {
-			kret = kernel_create(s->ifname);
+			kret = rtnl_link(s->ifname, false);
 			if (!kret)
 				how = "kernel";
 			else if (s->backend == WGDEV_NETLINK)
@@ -272,17 +285,21 @@ int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *s, char *err, siz
 			how = prog;
 		}
 		log_info("event=wgdev_created interface=%s by=%s", s->ifname, how);
+		created = true;
 	}
 
+	memset(&info, 0, sizeof(info));
 	ret = wgdev_open(&dev, s->backend, s->ifname, sock);
 	if (ret == -ENOENT && s->backend == WGDEV_UAPI)
-		return errf(err, errlen, ret, "no UAPI socket %s for %s", sock, s->ifname);
-	if (ret == -EPROTONOSUPPORT)
-		return errf(err, errlen, ret, "%s: no UAPI socket at %s and the kernel has no "
-			    "WireGuard netlink family", s->ifname, sock);
+		errf(err, errlen, ret, "no UAPI socket %s for %s", sock, s->ifname);
+	else if (ret == -EPROTONOSUPPORT)
+		errf(err, errlen, ret, "%s: no UAPI socket at %s and the kernel has no "
+		     "WireGuard netlink family", s->ifname, sock);
+	else if (ret)
+		errf(err, errlen, ret, "opening %s (%s backend)", s->ifname,
+		     wgdev_backend_name(s->backend));
 	if (ret)
-		return errf(err, errlen, ret, "opening %s (%s backend)", s->ifname,
-			    wgdev_backend_name(s->backend));
+		goto fail;
 	ret = wgdev_get_device(dev, &info);
 	if (ret) {
 		errf(err, errlen, ret, "reading %s (%s backend)", s->ifname,
@@ -306,5 +323,8 @@ int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *s, char *err, siz
 fail:
 	sodium_memzero(&info, sizeof(info));
 	wgdev_close(dev);
+	/* leave no half-set-up interface behind (wireguard-go exits with it) */
+	if (created && rtnl_link(s->ifname, true) == 0)
+		log_info("event=wgdev_removed interface=%s reason=setup_failed", s->ifname);
 	return ret;
 }

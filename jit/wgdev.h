@@ -11,7 +11,8 @@
 /*
  * The gateway's WireGuard device, through the kernel's netlink family or the
  * userspace UAPI socket (wireguard-go, boringtun). Functions return 0 or
- * -errno.
+ * -errno. A handle is used by one thread at a time (the netlink backend
+ * keeps one socket and sequence number per handle): open one per thread.
  */
 enum wgdev_backend { WGDEV_AUTO, WGDEV_NETLINK, WGDEV_UAPI };
 

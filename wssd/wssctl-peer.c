@@ -31,10 +31,10 @@ static int usage(const char *why)
 	return EXIT_USAGE;
 }
 
-/* Base64 as wg prints it, or 64 hex digits. */
+/* Base64 as wg prints it, or 64 hex digits; never all zeros. */
 static int parse_key(uint8_t key[WG_KEY_LEN], const char *text)
 {
-	if (key_from_base64(key, text) == 0 || key_from_hex(key, text) == 0)
+	if ((key_from_base64(key, text) == 0 || key_from_hex(key, text) == 0) && !key_is_zero(key))
 		return 0;
 	return -EINVAL;
 }
@@ -137,10 +137,10 @@ static int cmd_add(const struct wssctl_options *opts, int argc, char **argv)
 				goto out;
 			}
 		} else {
-			char list[512];
+			char *list = strdup(arg);
 
-			snprintf(list, sizeof(list), "%s", arg);
-			rc = add_allowedips(&peer, list, bad, sizeof(bad));
+			rc = list ? add_allowedips(&peer, list, bad, sizeof(bad)) : -ENOMEM;
+			free(list);
 			if (rc < 0) {
 				if (rc == -EINVAL)
 					fprintf(stderr, "wssctl: bad allowed IP \"%s\"\n", bad);

@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		data += parts[i];
 	}
-	for (size_t i = 0; i < d.st.n_peers; i++) {
+	/* after an error the state is only freed */
+	for (size_t i = 0; ret >= 0 && i < d.st.n_peers; i++) {
 		const struct wgdev_peer_info *p = &d.st.peers[i];
 
 		/* merging leaves no two neighbours with the same key */

@@ -5,6 +5,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 
 [ -x "$WSSCTL" ] || fail "$WSSCTL is not built"
+command -v xxd >/dev/null 2>&1 || skip "xxd is not installed"
 
 gw_key=+AE9qlrZtj8mX9f7Ws82XuIG6hYCqchSre6li7fHvls=
 client=ZTqBG8+byoDi8FNCSBpR9F/an75U6MjEeAXy/Z53+So=

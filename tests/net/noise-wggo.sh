@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
 
-need_net_tests ip wg wireguard-go
+need_net_tests ip wg wireguard-go xxd
 
 CAPTURE="$top_builddir/tests/tools/noise-capture"
 [ -x "$CAPTURE" ] || fail "$CAPTURE is not built"

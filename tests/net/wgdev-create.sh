@@ -64,10 +64,13 @@ if ensure 51830; then fail "a world-readable key was used"; fi
 cat "$TEST_TMP/ensure.log"
 check "loose key file refused" grep -q "^error: $STATE/$IF.key: readable by others (mode 644)" \
 	"$TEST_TMP/ensure.log"
+check "the interface it had created is removed again" \
+	grep -q "event=wgdev_removed interface=$IF reason=setup_failed" "$TEST_TMP/ensure.log"
+wait_for 10 sh -c "! ip -n $NS link show $IF 2>/dev/null" || fail "$IF is still there"
+rm -f "/var/run/wireguard/$IF.sock"
 chmod 600 "$STATE/$IF.key"
 
 # The kernel backend was asked for but this kernel has no WireGuard.
-stop_daemon
 if [ ! -d /sys/module/wireguard ] && ! modprobe -n wireguard 2>/dev/null; then
 	if ns_run "$NS" "$TOOL" -b netlink "$IF" ensure "$STATE" 51830 2>"$TEST_TMP/ensure.log"; then
 		fail "netlink ensure without kernel support"

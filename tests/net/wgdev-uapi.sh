@@ -75,6 +75,15 @@ check "update without endpoint or keepalive leaves them" \
 check "wg agrees on the allowed IPs" test "$(ns_run "$GW" wg show "$GWIF" allowed-ips)" = \
 	"$CLPUB	198.19.77.2/32"
 
+# An IPv6 endpoint, as wireguard-go takes and gives it.
+V6PUB=$(wg genkey | wg pubkey)
+gw set-peer "$V6PUB" endpoint=[fd00:5353::9]:51829 keepalive=0 198.19.79.0/24 || fail "set v6 peer"
+check "IPv6 endpoint listed" sh -c 'echo "$1" | grep -q "^peer=$2 endpoint=\[fd00:5353::9\]:51829 keepalive=0 psk=0 "' \
+	_ "$(gw list)" "$V6PUB"
+check "wg agrees on it" sh -c 'ip netns exec "$1" wg show "$2" endpoints | grep -qx "$3	\[fd00:5353::9\]:51829"' \
+	_ "$GW" "$GWIF" "$V6PUB"
+gw rm-peer "$V6PUB" || fail "rm v6 peer"
+
 gw rm-peer "$CLPUB" || fail "rm-peer"
 check "remove: no peers left" test -z "$(gw list)"
 check "wg sees none" test -z "$(ns_run "$GW" wg show "$GWIF" peers)"

@@ -44,6 +44,10 @@ row "$K1" | grep -q ' 10\.0\.0\.2/32,fd00::2/128,10\.1\.0\.0/16$' ||
 row "$K1" | awk '{ exit !($2 == 25 && $3 == "no") }' || fail "keepalive/psk columns: $(row "$K1")"
 echo "$PSK" >"$TEST_TMP/psk"
 check "add with --psk-file" peer add "$K2" 10.0.0.3/32 --psk-file "$TEST_TMP/psk"
+many=$(i=0; while [ $i -lt 200 ]; do printf '10.50.%d.0/24,' $i; i=$((i + 1)); done)
+check "add 200 allowed IPs in one argument" peer add "$K3" "$many"
+[ "$(row "$K3" | awk '{ print $NF }' | tr , '\n' | wc -l)" = 200 ] || fail "not 200 allowed IPs"
+check "rm" peer rm "$K3"
 row "$K2" | awk '{ exit !($2 == "-" && $3 == "yes") }' || fail "psk column: $(row "$K2")"
 check "add a hex key" peer add "$K4_HEX" 192.168.0.0/24
 row "$K4" >/dev/null || fail "the hex key is not listed in base64"
@@ -75,6 +79,7 @@ expect 1 "not in the registry" peer rm "$K4"
 # bad input: exit 1, one line
 expect 1 'bad key "nonsense"' peer add nonsense 10.0.0.1/32
 expect 1 "bad key" peer rm AQEB
+expect 1 "bad key" peer add AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= 10.0.0.1/32
 expect 1 'bad allowed IP "10.0.0.300/32"' peer add "$K3" 10.0.0.300/32
 expect 1 'bad allowed IP "10.0.0.1/8"' peer add "$K3" 10.0.0.1/8
 expect 1 "bad keepalive" peer add "$K3" 10.0.0.1/32 --keepalive 70000

@@ -58,7 +58,17 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    counted_key = None
+
+    def answered(self):
+        # Before the first byte goes out, so a client never sees its answer still open.
+        if self.counted_key is not None:
+            with lock:
+                stat(self.counted_key)["open"] -= 1
+            self.counted_key = None
+
     def send(self, code, body=b"", headers=()):
+        self.answered()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -86,11 +96,11 @@ class Handler(BaseHTTPRequestHandler):
             entry = dict(fixture.get("peers", {}).get(
                 key, fixture.get("default", {"behaviour": "404"})))
             token = fixture.get("token")
+        self.counted_key = key
         try:
             self.answer(key, entry, token)
         finally:
-            with lock:
-                stat(key)["open"] -= 1
+            self.answered()
 
     def answer(self, key, entry, token):
         if token is not None and self.headers.get("Authorization") != "Bearer " + token:

@@ -22,7 +22,8 @@ static void hash(uint8_t out[32], const void *a, size_t alen, const void *b, siz
 
 	must(alen + blen <= sizeof(buf));
 	memcpy(buf, a, alen);
-	memcpy(buf + alen, b, blen);
+	if (blen)
+		memcpy(buf + alen, b, blen);
 	must(EVP_Q_digest(NULL, "BLAKE2S-256", NULL, buf, alen + blen, out, NULL));
 }
 

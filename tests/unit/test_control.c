@@ -256,6 +256,7 @@ static void test_connection_refused(void **state)
 static void test_open_rejects(void **state)
 {
 	struct control_options opts = { .source = "ftp://example.com" };
+	char long_url[1000];
 	struct control *c;
 
 	(void)state;
@@ -266,6 +267,12 @@ static void test_open_rejects(void **state)
 	assert_int_equal(control_open(&c, &opts), -EINVAL);
 	opts.source = "local";
 	opts.token = NULL;
+	assert_int_equal(control_open(&c, &opts), -EINVAL);
+
+	memset(long_url, 'a', sizeof(long_url) - 1);
+	memcpy(long_url, "http://", 7);
+	long_url[sizeof(long_url) - 1] = '\0';
+	opts.source = long_url;
 	assert_int_equal(control_open(&c, &opts), -EINVAL);
 }
 

@@ -32,7 +32,7 @@ enum {
 	L_FAST,
 	L_RESTART,
 	L_EVENTS,
-	L_GLOBAL = 100,	/* 100..103: not in the fixture (404) */
+	L_GLOBAL = 100,	/* 100..105: not in the fixture (404) */
 };
 
 #define T0 1900000000.0
@@ -313,6 +313,13 @@ static void test_rate_limits(void **state)
 	expect(e, L_GLOBAL + 3, T0 + 100, LOOKUP_RATE_LIMITED, LOOKUP_SOURCE_NONE, false);
 	assert_int_equal(count(L_GLOBAL + 3), 0);
 	expect(e, L_GLOBAL + 3, T0 + 101, LOOKUP_NOT_FOUND, LOOKUP_SOURCE_CONTROL, true);
+
+	/* A look-up the global limit refuses costs its key nothing. */
+	e->opts.key_lookups_per_minute = 1;
+	e->opts.lookups_per_second = 1;
+	expect(e, L_GLOBAL + 4, T0 + 200, LOOKUP_NOT_FOUND, LOOKUP_SOURCE_CONTROL, true);
+	expect(e, L_GLOBAL + 5, T0 + 200, LOOKUP_RATE_LIMITED, LOOKUP_SOURCE_NONE, false);
+	expect(e, L_GLOBAL + 5, T0 + 201, LOOKUP_NOT_FOUND, LOOKUP_SOURCE_CONTROL, true);
 }
 
 static void test_cache_survives_restart(void **state)

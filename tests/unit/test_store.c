@@ -168,6 +168,10 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(store_backoff_set(s, key, 1234), 0);
 	assert_int_equal(store_backoff_get(s, key, &until), 0);
 	assert_int_equal(until, 1234);
+	assert_int_equal(store_prune(s, 1233, 0), 0);
+	assert_int_equal(store_backoff_get(s, key, &until), 0);
+	assert_int_equal(store_prune(s, 1234, 0), 0);
+	assert_int_equal(store_backoff_get(s, key, &until), -ENOENT);
 	store_close(s);
 	jit_peer_clear(&p);
 	jit_peer_clear(&got);
@@ -261,8 +265,10 @@ static void test_cache_survives_restart(void **state)
 	assert_int_equal(store_cache_get(s, p.public_key, &e), 0);
 	assert_true(e.negative);
 
-	/* Pruning drops what expired before the bound, nothing else. */
-	assert_int_equal(store_cache_prune(s, 1061), 0);
+	/* Pruning keeps what expired less than keep_stale ago. */
+	assert_int_equal(store_prune(s, 1070, 10), 0);
+	assert_int_equal(store_cache_get(s, neg, &e), 0);
+	assert_int_equal(store_prune(s, 1071, 10), 0);
 	assert_int_equal(store_cache_get(s, neg, &e), -ENOENT);
 	assert_int_equal(store_cache_get(s, p.public_key, &e), 0);
 	store_close(s);
@@ -294,6 +300,23 @@ static void test_ratelimit_survives_restart(void **state)
 	assert_int_equal(store_ratelimit_take(s, "k", 3 / 60.0, 3, t), 0);
 	assert_int_equal(store_ratelimit_take(s, "k", 3 / 60.0, 3, t), 0);
 	assert_int_equal(store_ratelimit_take(s, "k", 1, 0.5, t), -EINVAL);
+	/* All or nothing: an empty bucket takes nothing from the others. */
+	{
+		struct store_bucket b[2] = { { "a", 0, 2 }, { "b", 0, 1 } };
+		size_t empty = 99;
+
+		assert_int_equal(store_ratelimit_take_all(s, b, 2, t + 5000, &empty), 1);
+		assert_int_equal(store_ratelimit_take_all(s, b, 2, t + 5000, &empty), 0);
+		assert_int_equal(empty, 1);
+		assert_int_equal(store_ratelimit_take(s, "a", 0, 2, t + 5000), 1);
+		assert_int_equal(store_ratelimit_take(s, "a", 0, 2, t + 5000), 0);
+		assert_int_equal(store_ratelimit_take_all(s, b, 0, t, NULL), -EINVAL);
+	}
+	/* Pruning forgets buckets idle for an hour ("other"), not the rest. */
+	assert_int_equal(store_ratelimit_take(s, "k", 3 / 60.0, 3, t + 5000), 1);
+	assert_int_equal(store_prune(s, (int64_t)t + 5100, 0), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ratelimit WHERE bucket = 'k'"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ratelimit"), 3);
 	store_close(s);
 }
 

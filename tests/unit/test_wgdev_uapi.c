@@ -361,6 +361,145 @@ static void test_bad_daemons(void **state)
 	unlink(sun.sun_path);
 }
 
+/* A daemon that answers each connection with the next of its answers. */
+struct scripted {
+	const char *answers[6];
+	size_t n;
+	char requests[6][4096];
+	size_t served;
+	int listen_fd;
+	char path[108];
+	pthread_t thread;
+};
+
+static void *scripted_run(void *arg)
+{
+	struct scripted *sc = arg;
+
+	for (size_t i = 0; i < sc->n; i++) {
+		char *req = sc->requests[i];
+		size_t len = 0;
+		ssize_t n;
+		int fd = accept(sc->listen_fd, NULL, NULL);
+
+		if (fd < 0)
+			return NULL;
+		while (len + 1 < sizeof(sc->requests[i]) &&
+		       (n = read(fd, req + len, sizeof(sc->requests[i]) - 1 - len)) > 0) {
+			len += (size_t)n;
+			req[len] = '\0';
+			if (strstr(req, "\n\n"))
+				break;
+		}
+		if (write(fd, sc->answers[i], strlen(sc->answers[i])) < 0)
+			i = sc->n;
+		close(fd);
+		sc->served++;
+	}
+	return NULL;
+}
+
+static struct wgdev *scripted_start(struct scripted *sc)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct wgdev *dev;
+
+	snprintf(sc->path, sizeof(sc->path), "/tmp/wgdev-test-%d-script.sock", (int)getpid());
+	unlink(sc->path);
+	memcpy(sun.sun_path, sc->path, strlen(sc->path) + 1);
+	sc->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(sc->listen_fd >= 0);
+	assert_int_equal(bind(sc->listen_fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(sc->listen_fd, 4), 0);
+	assert_int_equal(pthread_create(&sc->thread, NULL, scripted_run, sc), 0);
+	assert_int_equal(wgdev_open(&dev, WGDEV_UAPI, "wgfake0", sc->path), 0);
+	wgdev_set_timeout(dev, 2000);
+	return dev;
+}
+
+static void scripted_stop(struct scripted *sc, struct wgdev *dev)
+{
+	wgdev_close(dev);
+	pthread_join(sc->thread, NULL);
+	close(sc->listen_fd);
+	unlink(sc->path);
+	assert_int_equal(sc->served, sc->n);
+}
+
+static void test_set_peer_requests(void **state)
+{
+	struct wg_allowedip ip;
+	struct jit_peer peer = { .allowedips = &ip, .n_allowedips = 1 };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(51821),
+				   .sin_addr.s_addr = htonl(0xc6120009) };
+	struct scripted sc = { .answers = {
+		"private_key=" PRIV_HEX "\npublic_key=" PEER1_HEX "\nerrno=0\n\n",
+		"errno=0\n\n",
+		"errno=-22\n\n",
+	}, .n = 3 };
+	struct wgdev *dev;
+
+	(void)state;
+	assert_int_equal(allowedip_parse("10.0.0.2/32", &ip), 0);
+	assert_int_equal(key_from_hex(peer.public_key, PEER1_HEX), 0);
+
+	/* wireguard-go: a set that leaves things is learnt to be safe once */
+	dev = scripted_start(&sc);
+	assert_int_equal(wgdev_set_peer(dev, &peer, NULL, -1), 0);
+	assert_int_equal(wgdev_set_peer(dev, &peer, (struct sockaddr *)&sin, 25), -EINVAL);
+	scripted_stop(&sc, dev);
+	assert_string_equal(sc.requests[0], "get=1\n\n");
+	assert_string_equal(sc.requests[1], "set=1\npublic_key=" PEER1_HEX "\n"
+			    "replace_allowed_ips=true\nallowed_ip=10.0.0.2/32\n\n");
+	assert_string_equal(sc.requests[2], "set=1\npublic_key=" PEER1_HEX "\n"
+			    "endpoint=198.18.0.9:51821\npersistent_keepalive_interval=25\n"
+			    "replace_allowed_ips=true\nallowed_ip=10.0.0.2/32\n\n");
+}
+
+static void test_set_peer_boringtun(void **state)
+{
+	struct wg_allowedip ip;
+	struct jit_peer peer = { .allowedips = &ip, .n_allowedips = 1 };
+	struct scripted sc = { .answers = {
+		"own_public_key=" PUB_HEX "\n"
+		"public_key=" PEER1_HEX "\n"
+		"preshared_key=" PEER2_HEX "\n"
+		"persistent_keepalive_interval=25\n"
+		"endpoint=198.18.0.2:51821\n"
+		"allowed_ip=10.0.0.1/32\n"
+		"rx_bytes=0\ntx_bytes=0\n"
+		"errno=0\n\n",
+		"errno=0\n\n",
+		"errno=0\n\n",
+		"own_public_key=" PUB_HEX "\nerrno=0\n\n",
+		"errno=0\n\n",
+	}, .n = 5 };
+	struct wgdev *dev;
+
+	(void)state;
+	assert_int_equal(allowedip_parse("10.0.0.2/32", &ip), 0);
+	assert_int_equal(key_from_hex(peer.public_key, PEER1_HEX), 0);
+	dev = scripted_start(&sc);
+	/* boringtun replaces a peer set again: what is left as it is gets re-sent */
+	assert_int_equal(wgdev_set_peer(dev, &peer, NULL, -1), 0);
+	/* a removal leaves nothing to keep: no get first */
+	assert_int_equal(wgdev_remove_peer(dev, peer.public_key), 0);
+	/* a peer the device does not have: nothing to fill in */
+	assert_int_equal(key_from_hex(peer.public_key, PEER2_HEX), 0);
+	assert_int_equal(wgdev_set_peer(dev, &peer, NULL, 0), 0);
+	scripted_stop(&sc, dev);
+	assert_string_equal(sc.requests[0], "get=1\n\n");
+	assert_string_equal(sc.requests[1], "set=1\npublic_key=" PEER1_HEX "\n"
+			    "preshared_key=" PEER2_HEX "\nendpoint=198.18.0.2:51821\n"
+			    "persistent_keepalive_interval=25\n"
+			    "replace_allowed_ips=true\nallowed_ip=10.0.0.2/32\n\n");
+	assert_string_equal(sc.requests[2], "set=1\npublic_key=" PEER1_HEX "\nremove=true\n\n");
+	assert_string_equal(sc.requests[3], "get=1\n\n");
+	assert_string_equal(sc.requests[4], "set=1\npublic_key=" PEER2_HEX "\n"
+			    "persistent_keepalive_interval=0\n"
+			    "replace_allowed_ips=true\nallowed_ip=10.0.0.2/32\n\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +508,8 @@ int main(void)
 		cmocka_unit_test(test_get_errors),
 		cmocka_unit_test(test_format_set),
 		cmocka_unit_test(test_bad_daemons),
+		cmocka_unit_test(test_set_peer_requests),
+		cmocka_unit_test(test_set_peer_boringtun),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
