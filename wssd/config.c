@@ -1,5 +1,6 @@
 #include "wssd/config.h"
 #include "wssd/log.h"
+#include "wssd/text.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -145,18 +146,6 @@ static int parse_bool(const char *v, bool *out)
 	return -EINVAL;
 }
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
 static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *value,
 		 char *why, size_t whylen)
 {
@@ -233,7 +222,7 @@ static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *
 		}
 		strcpy(copy, value);
 		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			char *item = trim(tok);
+			char *item = text_trim(tok);
 
 			if (!*item)
 				continue;
@@ -316,7 +305,7 @@ int config_load(struct wssd_config *cfg, const char *path, char *err, size_t err
 			ret = -EINVAL;
 			goto out;
 		}
-		s = trim(line);
+		s = text_trim(line);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
@@ -329,7 +318,7 @@ int config_load(struct wssd_config *cfg, const char *path, char *err, size_t err
 				goto out;
 			}
 			*close = '\0';
-			strcpy(section, trim(s + 1));
+			strcpy(section, text_trim(s + 1));
 			continue;
 		}
 		eq = strchr(s, '=');
@@ -339,8 +328,8 @@ int config_load(struct wssd_config *cfg, const char *path, char *err, size_t err
 			goto out;
 		}
 		*eq = '\0';
-		name = trim(s);
-		value = trim(eq + 1);
+		name = text_trim(s);
+		value = text_trim(eq + 1);
 		if (!*section) {
 			snprintf(err, errlen, "%s:%u: %s: key outside any [section]", path, lineno, name);
 			ret = -EINVAL;

@@ -12,6 +12,7 @@
 #include "jit/peer.h"
 #include "jit/store.h"
 #include "wssd/log.h"
+#include "wssd/text.h"
 #include "wssd/wssctl.h"
 
 #define EXIT_BAD_INPUT 1
@@ -39,18 +40,6 @@ static int parse_key(uint8_t key[WG_KEY_LEN], const char *text)
 	return -EINVAL;
 }
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
-}
-
 /* A comma-separated list; empty items are skipped. */
 static int add_allowedips(struct jit_peer *peer, char *list, char *bad, size_t badlen)
 {
@@ -58,7 +47,7 @@ static int add_allowedips(struct jit_peer *peer, char *list, char *bad, size_t b
 	char *save = NULL;
 
 	for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		item = trim(item);
+		item = text_trim(item);
 		if (!*item)
 			continue;
 		if (allowedip_parse(item, &ip) < 0) {
@@ -327,7 +316,7 @@ static int import_line(struct import *im, char *line, size_t lineno)
 	int rc;
 
 	line[strcspn(line, "#")] = '\0';
-	line = trim(line);
+	line = text_trim(line);
 	if (!*line)
 		return 0;
 	if (*line == '[') {
@@ -360,8 +349,8 @@ static int import_line(struct import *im, char *line, size_t lineno)
 		return -EINVAL;
 	}
 	*eq = '\0';
-	name = trim(line);
-	value = trim(eq + 1);
+	name = text_trim(line);
+	value = text_trim(eq + 1);
 	if (im->in_interface)
 		return 0;
 	if (!im->peer_line) {

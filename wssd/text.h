@@ -1,0 +1,7 @@
+#ifndef WSSD_TEXT_H
+#define WSSD_TEXT_H
+
+/* Cuts leading and trailing whitespace in place; returns the new start. */
+char *text_trim(char *s);
+
+#endif
