@@ -1,5 +1,5 @@
 /*
- * Provisioning jobs and the gate against real parts: a wireguard-go device
+ * Provisioning jobs and admission against real parts: a wireguard-go device
  * in a network namespace of the test's own, a real SQLite file, the local
  * registry and the HTTP control-plane test server. Needs root (skips
  * otherwise).
@@ -26,7 +26,7 @@
 #include <sodium.h>
 
 #include "jit/control.h"
-#include "jit/gate.h"
+#include "jit/admit.h"
 #include "jit/lookup.h"
 #include "jit/noise.h"
 #include "jit/provision.h"
@@ -249,7 +249,7 @@ static void test_queue_bound(void **state)
 }
 
 /* The replay rule, with initiations captured from wireguard-go. */
-static void test_gate_replay(void **state)
+static void test_admit_replay(void **state)
 {
 	uint8_t gw[WG_KEY_LEN], client[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN];
 	uint8_t first[WG_INITIATION_LEN], second[WG_INITIATION_LEN], key[WG_KEY_LEN];
@@ -257,57 +257,57 @@ static void test_gate_replay(void **state)
 	struct control *c = local_control();
 	struct provision *p = new_provision(c, 2, 16);
 	struct collected got = { 0 };
-	struct gate_stats st;
-	struct gate *g = NULL;
+	struct admit_stats st;
+	struct admit *g = NULL;
 	const char *reason = NULL;
 
 	(void)state;
 	noise_vector_load(&noise_vectors[0], gw, client, ts, first);
 	noise_vector_load(&noise_vectors[1], gw, client, ts, second);
 	assert_int_equal(noise_responder_new(&noise, gw), 0);
-	assert_int_equal(gate_new(&g, noise, p), 0);
+	assert_int_equal(admit_new(&g, noise, p), 0);
 
 	/* Not in the registry: one job, refused; a replay of it starts none. */
-	assert_int_equal(gate_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
-			 GATE_HOLD);
+	assert_int_equal(admit_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_HOLD);
 	assert_memory_equal(key, client, WG_KEY_LEN);
 	wait_results(p, &got, 1);
-	gate_job_done(g, &got.r[0]);
+	admit_job_done(g, &got.r[0]);
 	assert_string_equal(provision_outcome_name(got.r[0].outcome), "not_found");
-	assert_int_equal(gate_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
-			 GATE_DROP);
+	assert_int_equal(admit_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_DROP);
 	assert_string_equal(reason, "replay");
-	gate_stats(g, &st);
+	admit_stats(g, &st);
 	assert_int_equal(st.jobs, 1);
 	assert_int_equal(st.replays, 1);
 
 	/* Now known; a newer initiation starts a job that installs it. */
 	registry_add(client, "198.18.79.1/32");
-	assert_int_equal(gate_initiation(g, second, sizeof(second), NULL, STORE_VIA_WS, key, &reason),
-			 GATE_HOLD);
+	assert_int_equal(admit_initiation(g, second, sizeof(second), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_HOLD);
 	/* The same initiation again while its job runs: held, no second job. */
-	assert_int_equal(gate_initiation(g, second, sizeof(second), NULL, STORE_VIA_WS, key, &reason),
-			 GATE_HOLD);
+	assert_int_equal(admit_initiation(g, second, sizeof(second), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_HOLD);
 	got.n = 0;
 	wait_results(p, &got, 1);
 	assert_string_equal(provision_outcome_name(got.r[0].outcome), "installed");
-	gate_job_done(g, &got.r[0]);
-	assert_true(gate_is_installed(g, client));
+	admit_job_done(g, &got.r[0]);
+	assert_true(admit_is_installed(g, client));
 	/* Installed: even a replay goes on to the device, which judges it itself. */
-	assert_int_equal(gate_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
-			 GATE_FORWARD);
-	gate_stats(g, &st);
+	assert_int_equal(admit_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_FORWARD);
+	admit_stats(g, &st);
 	assert_int_equal(st.jobs, 2);
 
 	/* Garbage never reaches a job. */
 	first[120] ^= 1;
-	assert_int_equal(gate_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
-			 GATE_DROP);
+	assert_int_equal(admit_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_DROP);
 	assert_string_equal(reason, "mac1");
-	gate_stats(g, &st);
+	admit_stats(g, &st);
 	assert_int_equal(st.jobs, 2);
 
-	gate_free(g);
+	admit_free(g);
 	noise_responder_free(noise);
 	provision_free(p);
 	control_close(c);
@@ -347,7 +347,7 @@ int main(void)
 		cmocka_unit_test(test_local_install),
 		cmocka_unit_test(test_single_flight),
 		cmocka_unit_test(test_queue_bound),
-		cmocka_unit_test(test_gate_replay),
+		cmocka_unit_test(test_admit_replay),
 	};
 	char cmd[128];
 	int ret;

@@ -1,5 +1,5 @@
-#ifndef JIT_GATE_H
-#define JIT_GATE_H
+#ifndef JIT_ADMIT_H
+#define JIT_ADMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,33 +20,33 @@ struct noise_responder;
  * only those newer than the newest accepted one (the replay rule).
  * Loop thread only.
  */
-enum gate_verdict { GATE_FORWARD, GATE_HOLD, GATE_DROP };
+enum admit_verdict { ADMIT_FORWARD, ADMIT_HOLD, ADMIT_DROP };
 
-struct gate;
+struct admit;
 
-int gate_new(struct gate **out, struct noise_responder *noise, struct provision *prov);
-void gate_free(struct gate *g);
+int admit_new(struct admit **out, struct noise_responder *noise, struct provision *prov);
+void admit_free(struct admit *a);
 
 /*
  * On FORWARD and HOLD, and on DROP after a successful unwrap, key holds
  * the initiator's public key; on DROP, reason names why ("mac1",
  * "replay", "busy", ...).
  */
-enum gate_verdict gate_initiation(struct gate *g, const uint8_t *msg, size_t len,
+enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t len,
 				  const struct sockaddr *from, enum store_via via,
 				  uint8_t key[WG_KEY_LEN], const char **reason);
 
 /* Records a finished job (from provision_drain's callback). */
-void gate_job_done(struct gate *g, const struct provision_result *result);
+void admit_job_done(struct admit *a, const struct provision_result *result);
 
 /* Marks a peer as installed (found on the device at start) or not (evicted). */
-int gate_set_installed(struct gate *g, const uint8_t key[WG_KEY_LEN], bool installed);
-bool gate_is_installed(const struct gate *g, const uint8_t key[WG_KEY_LEN]);
+int admit_set_installed(struct admit *a, const uint8_t key[WG_KEY_LEN], bool installed);
+bool admit_is_installed(const struct admit *a, const uint8_t key[WG_KEY_LEN]);
 
-struct gate_stats {
+struct admit_stats {
 	uint64_t forwarded, held, replays, busy, jobs;
 	uint64_t unwrap_failures;
 };
-void gate_stats(const struct gate *g, struct gate_stats *out);
+void admit_stats(const struct admit *a, struct admit_stats *out);
 
 #endif

@@ -1,4 +1,4 @@
-#include "jit/gate.h"
+#include "jit/admit.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,40 +15,40 @@ struct peer_entry {
 	uint8_t state;		/* enum peer_state */
 };
 
-struct gate {
+struct admit {
 	struct noise_responder *noise;
 	struct provision *prov;
 	struct keymap peers;	/* authenticated keys only */
-	struct gate_stats stats;
+	struct admit_stats stats;
 };
 
-int gate_new(struct gate **out, struct noise_responder *noise, struct provision *prov)
+int admit_new(struct admit **out, struct noise_responder *noise, struct provision *prov)
 {
-	struct gate *g = calloc(1, sizeof(*g));
+	struct admit *a = calloc(1, sizeof(*a));
 	int ret;
 
-	if (!g)
+	if (!a)
 		return -ENOMEM;
-	ret = keymap_init(&g->peers, sizeof(struct peer_entry));
+	ret = keymap_init(&a->peers, sizeof(struct peer_entry));
 	if (ret < 0) {
-		free(g);
+		free(a);
 		return ret;
 	}
-	g->noise = noise;
-	g->prov = prov;
-	*out = g;
+	a->noise = noise;
+	a->prov = prov;
+	*out = a;
 	return 0;
 }
 
-void gate_free(struct gate *g)
+void admit_free(struct admit *a)
 {
-	if (!g)
+	if (!a)
 		return;
-	keymap_free(&g->peers);
-	free(g);
+	keymap_free(&a->peers);
+	free(a);
 }
 
-enum gate_verdict gate_initiation(struct gate *g, const uint8_t *msg, size_t len,
+enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t len,
 				  const struct sockaddr *from, enum store_via via,
 				  uint8_t key[WG_KEY_LEN], const char **reason)
 {
@@ -58,21 +58,21 @@ enum gate_verdict gate_initiation(struct gate *g, const uint8_t *msg, size_t len
 	bool replay;
 	int created, ret;
 
-	nr = noise_unwrap(g->noise, msg, len, key, timestamp);
+	nr = noise_unwrap(a->noise, msg, len, key, timestamp);
 	if (nr != NOISE_OK) {
-		g->stats.unwrap_failures++;
+		a->stats.unwrap_failures++;
 		*reason = noise_result_name(nr);
-		return GATE_DROP;
+		return ADMIT_DROP;
 	}
-	e = keymap_upsert(&g->peers, key, &created);
+	e = keymap_upsert(&a->peers, key, &created);
 	if (!e) {
 		*reason = "no_memory";
-		return GATE_DROP;
+		return ADMIT_DROP;
 	}
 	replay = e->has_timestamp &&
 		 noise_timestamp_cmp(timestamp, e->newest_timestamp) <= 0;
 	if (replay) {
-		g->stats.replays++;
+		a->stats.replays++;
 	} else {
 		memcpy(e->newest_timestamp, timestamp, WG_TIMESTAMP_LEN);
 		e->has_timestamp = 1;
@@ -80,64 +80,64 @@ enum gate_verdict gate_initiation(struct gate *g, const uint8_t *msg, size_t len
 	switch (e->state) {
 	case PEER_INSTALLED:
 		/* The device judges replays of installed peers itself. */
-		g->stats.forwarded++;
-		return GATE_FORWARD;
+		a->stats.forwarded++;
+		return ADMIT_FORWARD;
 	case PEER_PENDING:
-		g->stats.held++;
-		return GATE_HOLD;
+		a->stats.held++;
+		return ADMIT_HOLD;
 	default:
 		break;
 	}
 	if (replay) {
 		*reason = "replay";
-		return GATE_DROP;
+		return ADMIT_DROP;
 	}
-	ret = provision_submit(g->prov, key, from, via);
+	ret = provision_submit(a->prov, key, from, via);
 	if (ret < 0) {
-		g->stats.busy++;
+		a->stats.busy++;
 		*reason = ret == -EBUSY ? "busy" : "no_memory";
-		return GATE_DROP;
+		return ADMIT_DROP;
 	}
-	g->stats.jobs++;
-	g->stats.held++;
+	a->stats.jobs++;
+	a->stats.held++;
 	e->state = PEER_PENDING;
-	return GATE_HOLD;
+	return ADMIT_HOLD;
 }
 
-void gate_job_done(struct gate *g, const struct provision_result *result)
+void admit_job_done(struct admit *a, const struct provision_result *result)
 {
-	struct peer_entry *e = keymap_get(&g->peers, result->key);
+	struct peer_entry *e = keymap_get(&a->peers, result->key);
 
 	if (e)
 		e->state = result->outcome == PROVISION_INSTALLED ? PEER_INSTALLED : PEER_UNKNOWN;
 }
 
-int gate_set_installed(struct gate *g, const uint8_t key[WG_KEY_LEN], bool installed)
+int admit_set_installed(struct admit *a, const uint8_t key[WG_KEY_LEN], bool installed)
 {
 	struct peer_entry *e;
 	int created;
 
 	if (!installed) {
-		e = keymap_get(&g->peers, key);
+		e = keymap_get(&a->peers, key);
 		if (e)
 			e->state = PEER_UNKNOWN;
 		return 0;
 	}
-	e = keymap_upsert(&g->peers, key, &created);
+	e = keymap_upsert(&a->peers, key, &created);
 	if (!e)
 		return -ENOMEM;
 	e->state = PEER_INSTALLED;
 	return 0;
 }
 
-bool gate_is_installed(const struct gate *g, const uint8_t key[WG_KEY_LEN])
+bool admit_is_installed(const struct admit *a, const uint8_t key[WG_KEY_LEN])
 {
-	const struct peer_entry *e = keymap_get(&g->peers, key);
+	const struct peer_entry *e = keymap_get(&a->peers, key);
 
 	return e && e->state == PEER_INSTALLED;
 }
 
-void gate_stats(const struct gate *g, struct gate_stats *out)
+void admit_stats(const struct admit *a, struct admit_stats *out)
 {
-	*out = g->stats;
+	*out = a->stats;
 }
