@@ -1,0 +1,108 @@
+/* Each session's connected UDP socket to the WireGuard port. */
+#include "transport/internal.h"
+#include "wssd/log.h"
+#include "wssd/metrics.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+/* Datagrams read per wake-up, so one busy socket cannot starve the loop. */
+#define RELAY_READ_BUDGET 64
+
+static uint8_t rx_scratch[FRAME_MAX_RECORD + 1];
+
+int relay_open(struct session *s)
+{
+	struct transport *t = s->t;
+	lws_sock_file_fd_type fd;
+	int sock, ret;
+
+	sock = socket(t->wg_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	if (connect(sock, (struct sockaddr *)&t->wg_addr, t->wg_addrlen) < 0) {
+		ret = -errno;
+		close(sock);
+		return ret;
+	}
+	fd.filefd = sock;
+	s->udp_wsi = lws_adopt_descriptor_vhost(lws_get_vhost(s->wsi), LWS_ADOPT_RAW_FILE_DESC,
+						fd, "wssd-udp", s->wsi);
+	if (!s->udp_wsi) {
+		close(sock);
+		return -ENOMEM;
+	}
+	lws_set_opaque_user_data(s->udp_wsi, s);
+	s->udp_fd = sock;
+	return 0;
+}
+
+int relay_forward(struct session *s, const uint8_t *record, size_t len)
+{
+	if (s->udp_fd < 0)
+		return -ENOTCONN;
+	if (send(s->udp_fd, record, len, MSG_DONTWAIT) < 0) {
+		int err = errno;
+
+		if (err == ECONNREFUSED)
+			metric_inc(s->t->m.drop_wg_unreachable);
+		else
+			metric_inc(s->t->m.drop_udp_send);
+		return -err;
+	}
+	return 0;
+}
+
+static void relay_read(struct session *s)
+{
+	struct transport *t = s->t;
+	bool queued = false;
+
+	for (int i = 0; i < RELAY_READ_BUDGET; i++) {
+		ssize_t n = recv(s->udp_fd, rx_scratch, sizeof(rx_scratch), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == ECONNREFUSED) {
+				metric_inc(t->m.drop_wg_unreachable);
+				continue;
+			}
+			break;
+		}
+		if (n > FRAME_MAX_RECORD || s->close_code) {
+			metric_inc(t->m.drop_udp_send);
+			continue;
+		}
+		if (recq_push(&s->sendq, rx_scratch, (size_t)n) < 0) {
+			metric_inc(t->m.drop_send_queue);
+			continue;
+		}
+		queued = true;
+	}
+	if (queued)
+		lws_callback_on_writable(s->wsi);
+}
+
+int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		       void *in, size_t len)
+{
+	struct session *s = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (s)
+			relay_read(s);
+		break;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (s) {
+			s->udp_wsi = NULL;
+			s->udp_fd = -1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
