@@ -434,7 +434,7 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 	info.protocols = ws_protocols;
 	info.alpn = "http/1.1";
 	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-	if (!strcmp(l->host, "0.0.0.0"))
+	if (!strchr(l->host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	if (strchr(l->host, ':'))
 		info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
@@ -464,7 +464,7 @@ static int create_admin_vhost(struct transport *t)
 	info.protocols = t->p.admin_protocols;
 	info.user = t->p.admin_user;
 	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-	if (!strcmp(t->p.admin_host, "0.0.0.0"))
+	if (!strchr(t->p.admin_host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	if (!lws_create_vhost(t->ctx, &info)) {
 		log_warnx("event=listen_failed address=%s port=%u admin=1", t->p.admin_host,

@@ -5,7 +5,16 @@
  * stands in for the WireGuard port.
  *
  *   wsprobe udp-echo HOST PORT
- *   wsprobe [--tls] [--subproto NAME] HOST PORT STEP...
+ *   wsprobe [--tls] [--subproto NAME] [--path P] [--bind ADDR] [--save-cert FILE]
+ *           HOST PORT STEP...
+ *
+ * Steps: magic, text HEX, bin HEX, keepalive, echo LEN COUNT, echo-split LEN
+ * COUNT (length and payload as two messages), echo-cut LEN COUNT (cut inside
+ * the length), echo-multi LEN COUNT (all records in one message),
+ * expect-close CODE, half LEN (half a record, then exit), loop-echo FILE
+ * (echo until FILE exists), ready (print "ready"), wait-file FILE, sleep MS.
+ * Instead of steps: garbage (not TLS: send junk, wait for the close) or
+ * expect-refused (the upgrade must not be answered with 101).
  *
  * Exits 0 when every step did what it expects, 1 otherwise, with a line
  * on stderr saying which step failed.
@@ -17,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,7 +174,7 @@ static int recv_msg(uint8_t **out, size_t *outlen)
 	}
 }
 
-static void tcp_connect(const char *host, const char *port)
+static void tcp_connect(const char *host, const char *port, const char *bind_addr)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	struct timeval tv = { .tv_sec = 10 };
@@ -173,6 +183,13 @@ static void tcp_connect(const char *host, const char *port)
 	if (getaddrinfo(host, port, &hints, &ai))
 		die("cannot resolve %s", host);
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && bind_addr) {
+		struct addrinfo *b;
+
+		if (getaddrinfo(bind_addr, NULL, &hints, &b) || bind(fd, b->ai_addr, b->ai_addrlen))
+			die("cannot bind to %s", bind_addr);
+		freeaddrinfo(b);
+	}
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		die("connect %s port %s: %s", host, port, strerror(errno));
 	freeaddrinfo(ai);
@@ -355,7 +372,7 @@ static bool exists(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *subproto = NULL, *path = "/", *save_cert = NULL;
+	const char *subproto = NULL, *path = "/", *save_cert = NULL, *bind_addr = NULL;
 	bool tls = false;
 	int i = 1, status;
 	static uint8_t buf[70000];
@@ -369,6 +386,8 @@ int main(int argc, char **argv)
 			subproto = argv[++i];
 		else if (!strcmp(argv[i], "--path") && i + 1 < argc)
 			path = argv[++i];
+		else if (!strcmp(argv[i], "--bind") && i + 1 < argc)
+			bind_addr = argv[++i];
 		else if (!strcmp(argv[i], "--save-cert") && i + 1 < argc)
 			save_cert = argv[++i];
 		else
@@ -382,7 +401,7 @@ int main(int argc, char **argv)
 	}
 	binary = subproto && !strcmp(subproto, "wswg-binary");
 	rng ^= (uint32_t)getpid();
-	tcp_connect(argv[i], argv[i + 1]);
+	tcp_connect(argv[i], argv[i + 1], bind_addr);
 	if (!strcmp(argv[i + 2], "garbage")) {
 		/* Not TLS at all: the server must close on us. */
 		step = "garbage";
