@@ -55,9 +55,10 @@ socket = $TEST_TMP/ctl.sock
 CONF
 }
 
-# wssd_start [-s key=value ...]: starts wssd in $GW; sets WSSD_PID.
+# wssd_start [-s key=value ...]: starts wssd in $GW; WSSD_PID is wssd's own
+# PID (ip netns exec execs it).
 wssd_start() {
-	ns_run "$GW" "$WSSD" -c "$TEST_TMP/wssd.conf" "$@" 2>>"$TEST_TMP/wssd.log" &
+	ip netns exec "$GW" "$WSSD" -c "$TEST_TMP/wssd.conf" "$@" 2>>"$TEST_TMP/wssd.log" &
 	WSSD_PID=$!
 	at_exit "kill $WSSD_PID"
 	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
