@@ -15,12 +15,12 @@ enum { PROTO_TEXT, PROTO_BINARY };
 
 #define WS_RX_BUFFER 4096
 
-static int64_t mono_now(void)
+static int64_t mono_usec(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static struct transport *transport_of(struct lws *wsi)
@@ -52,10 +52,10 @@ static void idle_check(lws_sorted_usec_list_t *sul)
 {
 	struct session *s = lws_container_of(sul, struct session, sul_idle);
 	struct transport *t = s->t;
-	int64_t left = s->last_record + t->p.idle_timeout - mono_now();
+	int64_t left = s->last_record + (int64_t)t->p.idle_timeout * 1000000 - mono_usec();
 
 	if (left > 0) {
-		lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check, left * LWS_US_PER_SEC);
+		lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check, left);
 		return;
 	}
 	log_info("event=session_idle session=%llu remote=%s idle_timeout=%u",
@@ -80,7 +80,7 @@ static int on_record(void *ctx, const uint8_t *record, size_t len)
 	struct transport *t = s->t;
 	enum transport_verdict v = TRANSPORT_FORWARD;
 
-	s->last_record = mono_now();
+	s->last_record = mono_usec();
 	if (len == 0) {
 		metric_inc(t->m.keepalives);
 		return 0;
@@ -158,7 +158,7 @@ static int session_open(struct transport *t, struct lws *wsi, struct session *s)
 	s->udp_fd = -1;
 	s->binary = lws_get_protocol(wsi)->id == PROTO_BINARY;
 	s->started = time(NULL);
-	s->last_record = mono_now();
+	s->last_record = mono_usec();
 	peer_addr(wsi, s->remote, sizeof(s->remote));
 	frame_decoder_init(&s->dec);
 	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);

@@ -30,7 +30,7 @@ struct session {
 	uint16_t close_code;		/* non-zero: close at the next writable */
 	const char *close_reason;
 	lws_sorted_usec_list_t sul_idle;
-	int64_t last_record;		/* monotonic seconds */
+	int64_t last_record;		/* monotonic microseconds */
 	int64_t started;		/* unix seconds */
 	uint64_t records_in, records_out, bytes_in, bytes_out;
 	char remote[48];

@@ -50,9 +50,9 @@ touch "$TEST_TMP/hold"
 # websocket.idle_timeout; keepalives keep one open.
 kill "$WSSD_PID"
 wait "$WSSD_PID"
-wssd_start -s websocket.idle_timeout=1
+wssd_start -s websocket.idle_timeout=2
 check "idle session closed with 1001" probe 198.18.0.1 8080 magic expect-close 1001
 check "idle close counted" metric_is wssd_idle_closes_total 1
-check "keepalives keep a session open" probe 198.18.0.1 8080 magic sleep 600 keepalive \
-	sleep 600 keepalive sleep 600 keepalive echo 10 1
+check "keepalives keep a session open" probe 198.18.0.1 8080 magic sleep 500 keepalive \
+	sleep 500 keepalive sleep 500 keepalive sleep 500 keepalive sleep 500 keepalive echo 10 1
 check "idle closes unchanged" metric_is wssd_idle_closes_total 1
