@@ -230,6 +230,18 @@ fail:
 	return ret;
 }
 
+void ws_conn_shutdown(struct ws_conn *c)
+{
+	static const uint8_t normal[2] = { 0x03, 0xe8 };
+
+	if (c->state != WS_OPEN)
+		return;
+	if (ws_conn_send(c, WS_OP_CLOSE, normal, sizeof(normal), SIZE_MAX) == 0)
+		ws_conn_flush(c);
+	if (c->ssl)
+		SSL_shutdown(c->ssl);
+}
+
 void ws_conn_close(struct ws_conn *c)
 {
 	if (c->ssl) {

@@ -59,6 +59,9 @@ struct ws_conn {
 int ws_conn_start(struct ws_conn *c, const struct ws_url *u, const struct addrinfo *addr,
 		  SSL_CTX *ssl_ctx, const char *protocol);
 
+/* Sends a close frame (1000) and the TLS close_notify, as far as the socket takes them now. */
+void ws_conn_shutdown(struct ws_conn *c);
+
 /* Releases everything; the connection may be started again. */
 void ws_conn_close(struct ws_conn *c);
 

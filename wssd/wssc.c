@@ -544,8 +544,10 @@ int main(int argc, char **argv)
 	ret = run(&w);
 	log_info("event=stopped dropped_to_udp=%llu dropped_to_ws=%llu",
 		 (unsigned long long)w.dropped_udp, (unsigned long long)w.dropped_ws);
-	if (w.active)
+	if (w.active) {
+		ws_conn_shutdown(&w.ws);
 		ws_conn_close(&w.ws);
+	}
 	frame_decoder_free(&w.dec);
 	SSL_CTX_free(w.ssl_ctx);
 	free(w.scratch);

@@ -93,3 +93,13 @@ ns_metric() {
 	ip netns exec "$1" curl -fsS "$2" |
 		awk -v want="$3" '$1 == want { print $2; found = 1 } END { if (!found) print 0 }'
 }
+
+# ns_spawn NS OUT ERR CMD...: starts CMD in NS in the background with stdout
+# to OUT and stderr to ERR (append), and sets SPAWN_PID to CMD's own pid
+# (`ns_run ... &` would give the pid of a subshell instead).
+ns_spawn() {
+	_ns=$1 _out=$2 _err=$3
+	shift 3
+	ip netns exec "$_ns" "$@" >"$_out" 2>>"$_err" &
+	SPAWN_PID=$!
+}

@@ -60,14 +60,14 @@ listen = 127.0.0.1:9180
 socket = $TEST_TMP/ctl.sock
 CONF
 
-ns_run "$GW" "$WSSD" -c "$TEST_TMP/wssd.conf" 2>"$TEST_TMP/wssd.log" &
-WSSD_PID=$!
+ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
+WSSD_PID=$SPAWN_PID
 at_exit "kill $WSSD_PID"
 wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not serve /metrics"
 check "self-signed certificate generated" test -s "$TEST_TMP/state/tls-cert.pem"
 
-ns_run "$GW" iperf3 -s -B 198.19.0.1 >"$TEST_TMP/iperf3-server.txt" 2>&1 &
-at_exit "kill $!"
+ns_spawn "$GW" "$TEST_TMP/iperf3-server.txt" "$TEST_TMP/iperf3-server.txt" iperf3 -s -B 198.19.0.1
+at_exit "kill $SPAWN_PID"
 
 records_in_before=$(ns_metric "$GW" "$ADMIN" 'wssd_records_total{dir="in"}')
 records_out_before=$(ns_metric "$GW" "$ADMIN" 'wssd_records_total{dir="out"}')
@@ -77,15 +77,15 @@ run_client() {
 	name=$1
 	shift
 	out="$TEST_TMP/wssc-$name.out"
-	ns_run "$CL" "$WSSC" --insecure "$@" wss://198.18.0.1:8443/ >"$out" 2>"$TEST_TMP/wssc-$name.log" &
-	pid=$!
+	ns_spawn "$CL" "$out" "$TEST_TMP/wssc-$name.log" "$WSSC" --insecure "$@" wss://198.18.0.1:8443/
+	pid=$SPAWN_PID
 	wait_for 10 grep -q '^listening=' "$out" || fail "$name: wssc did not start"
 	port=$(sed -n 's/^listening=127\.0\.0\.1://p' "$out")
 	ns_run "$CL" wg set "$WG_CL" peer "$(cat "$TEST_TMP/gw.pub")" allowed-ips 198.19.0.1/32 \
 		endpoint "127.0.0.1:$port" || fail "$name: client peer"
 	# WireGuard retries its handshake every 5 s; give it a few tries.
 	wait_for 30 ns_run "$CL" ping -c 1 -W 1 198.19.0.1 || fail "$name: no ping through the tunnel"
-	check "$name: ping" ns_run "$CL" ping -c 5 -i 0.2 -W 2 198.19.0.1
+	check "$name: ping" ns_run "$CL" ping -q -c 5 -i 0.2 -W 2 198.19.0.1
 	ns_run "$CL" iperf3 -c 198.19.0.1 -t 5 -J >"$TEST_TMP/iperf3-$name.json" ||
 		fail "$name: iperf3"
 	bps=$(awk -F'[:,]' '/"sum_received"/ { r = 1 } r && /"bits_per_second"/ { print int($2); exit }' \
@@ -94,7 +94,9 @@ run_client() {
 	pass "$name: iperf3 TCP 5 s, $((bps / 1000000)) Mbit/s received"
 	grep -q 'event=connected' "$TEST_TMP/wssc-$name.log" || fail "$name: wssc never connected"
 	kill "$pid"
-	wait "$pid" 2>/dev/null
+	wait "$pid"
+	status=$?
+	[ "$status" = 0 ] || fail "$name: wssc exited $status on SIGTERM"
 }
 
 run_client record-text --cut record
