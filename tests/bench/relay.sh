@@ -134,7 +134,9 @@ for want in 1000 10000; do
 	ns_run "$CL" sh -c "ulimit -n $FD_LIMIT; exec \"$LOAD\" --insecure --sessions $n wss://198.18.0.1:8443/" \
 		>"$TEST_TMP/idle-$n.txt" 2>&1 &
 	load=$!
-	wait_for 300 grep -q '^ready=' "$TEST_TMP/idle-$n.txt" || fail "idle $n: sessions not ready"
+	t0=$(date +%s.%N)
+	wait_for 600 grep -q '^ready=' "$TEST_TMP/idle-$n.txt" || fail "idle $n: sessions not ready"
+	t1=$(date +%s.%N)
 	grep -q "^ready=$n failed=0" "$TEST_TMP/idle-$n.txt" ||
 		fail "idle $n: $(cat "$TEST_TMP/idle-$n.txt")"
 	wait_for 30 sessions_are "$n"
@@ -142,8 +144,9 @@ for want in 1000 10000; do
 	[ "${sessions%.*}" = "$n" ] || fail "idle $n: wssd_sessions is $sessions"
 	sleep 1	# let the last handshakes' buffers be released
 	rss=$(rss_kib)
-	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session\n' \
-		"$n" "$rss" "$base" "$(awk -v r="$rss" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')"
+	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session; opened in %s s\n' \
+		"$n" "$rss" "$base" "$(awk -v r="$rss" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 	kill "$load"
 	wait "$load" 2>/dev/null
 	stop_wssd
