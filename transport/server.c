@@ -14,6 +14,7 @@
 enum { PROTO_TEXT, PROTO_BINARY };
 
 #define WS_RX_BUFFER 4096
+#define FD_RESERVE 64
 
 static int64_t mono_usec(void)
 {
@@ -478,7 +479,7 @@ static int create_admin_vhost(struct transport *t)
 static unsigned fd_limit(const struct transport_params *p)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)p->max_sessions * 2 + 256;
+	rlim_t want = (rlim_t)p->max_sessions * 2 + FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_max > rl.rlim_cur) {
 		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
@@ -511,6 +512,15 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = t;
 	info.fd_limit_per_thread = fd_limit(p);
+	/* Two descriptors per session (TCP and UDP) and a reserve for the rest. */
+	if (info.fd_limit_per_thread < 2 * t->p.max_sessions + FD_RESERVE) {
+		unsigned cap = info.fd_limit_per_thread > FD_RESERVE + 2 ?
+			(info.fd_limit_per_thread - FD_RESERVE) / 2 : 1;
+
+		log_warnx("event=max_sessions_lowered max_sessions=%u nofile=%u effective=%u",
+			  t->p.max_sessions, info.fd_limit_per_thread, cap);
+		t->p.max_sessions = cap;
+	}
 	info.pt_serv_buf_size = 32768;
 	t->ctx = lws_create_context(&info);
 	if (!t->ctx) {

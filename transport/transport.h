@@ -91,7 +91,7 @@ unsigned transport_session_count(const struct transport *t);
 
 /*
  * Watches a readable fd (a signalfd, an eventfd) on the loop; fn runs when
- * it is readable and must drain it.
+ * it is readable and must drain it. The transport closes fd when destroyed.
  */
 int transport_watch_fd(struct transport *t, int fd, void (*fn)(void *arg), void *arg);
 

@@ -211,8 +211,7 @@ static int run(struct daemon *d)
 	log_info("event=started version=%s wg=%s:%u max_sessions=%u", WSSD_VERSION,
 		 d->cfg.wg_address, d->cfg.wg_port, d->cfg.max_sessions);
 	ret = transport_run(d->t);
-	transport_destroy(d->t);
-	close(d->sigfd);
+	transport_destroy(d->t);	/* closes the watched signalfd too */
 	log_info("event=stopped");
 	return ret < 0 ? 1 : 0;
 }
