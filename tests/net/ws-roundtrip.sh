@@ -56,3 +56,13 @@ check "idle close counted" metric_is wssd_idle_closes_total 1
 check "keepalives keep a session open" probe 198.18.0.1 8080 magic sleep 500 keepalive \
 	sleep 500 keepalive sleep 500 keepalive sleep 500 keepalive sleep 500 keepalive echo 10 1
 check "idle closes unchanged" metric_is wssd_idle_closes_total 1
+
+# A client that does not read: at most websocket.send_queue datagrams wait
+# for it, the rest are dropped and counted, and the session still works.
+kill "$WSSD_PID"
+wait "$WSSD_PID"
+wssd_start -s websocket.send_queue=4
+check "a client that does not read, then does" probe --rcvbuf 4096 198.18.0.1 8080 magic \
+	flood 20000 1400 drain echo 10 1
+check "datagrams dropped for it are counted" \
+	metric_at_least 'wssd_drops_total{reason="send_queue_full"}' 1

@@ -5,13 +5,15 @@
  * stands in for the WireGuard port.
  *
  *   wsprobe udp-echo HOST PORT
- *   wsprobe [--tls] [--subproto NAME] [--path P] [--bind ADDR] [--save-cert FILE]
+ *   wsprobe [--tls] [--subproto NAME] [--path P] [--bind ADDR] [--rcvbuf BYTES]
+ *           [--save-cert FILE]
  *           HOST PORT STEP...
  *
  * Steps: magic, text HEX, bin HEX, keepalive, echo LEN COUNT, echo-split LEN
  * COUNT (length and payload as two messages), echo-cut LEN COUNT (cut inside
  * the length), echo-multi LEN COUNT (all records in one message),
- * expect-close CODE, half LEN (half a record, then exit), loop-echo FILE
+ * flood COUNT LEN (send without reading), drain (read replies until a second
+ * of silence, print how many), expect-close CODE, half LEN (half a record, then exit), loop-echo FILE
  * (echo until FILE exists), ready (print "ready"), wait-file FILE, sleep MS.
  * Instead of steps: garbage (not TLS: send junk, wait for the close) or
  * expect-refused (the upgrade must not be answered with 101).
@@ -174,6 +176,8 @@ static int recv_msg(uint8_t **out, size_t *outlen)
 	}
 }
 
+static int rcvbuf;
+
 static void tcp_connect(const char *host, const char *port, const char *bind_addr)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
@@ -183,6 +187,8 @@ static void tcp_connect(const char *host, const char *port, const char *bind_add
 	if (getaddrinfo(host, port, &hints, &ai))
 		die("cannot resolve %s", host);
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (fd >= 0 && bind_addr) {
 		struct addrinfo *b;
 
@@ -386,6 +392,8 @@ int main(int argc, char **argv)
 			subproto = argv[++i];
 		else if (!strcmp(argv[i], "--path") && i + 1 < argc)
 			path = argv[++i];
+		else if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
+			rcvbuf = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bind") && i + 1 < argc)
 			bind_addr = argv[++i];
 		else if (!strcmp(argv[i], "--save-cert") && i + 1 < argc)
@@ -459,6 +467,46 @@ int main(int argc, char **argv)
 			}
 			printf("rounds=%u\n", rounds);
 			i++;
+		} else if (!strcmp(a, "flood")) {
+			/* COUNT records of LEN, one message each, reading nothing. */
+			size_t len = strtoul(n2, NULL, 0);
+
+			for (unsigned long k = strtoul(n1, NULL, 0); k; k--) {
+				make_record(buf, len);
+				send_msg(buf, 4 + len);
+			}
+			i += 2;
+		} else if (!strcmp(a, "drain")) {
+			/* Reads replies until none came for a second; prints how many. */
+			struct timeval tv = { .tv_sec = 1 }, tv10 = { .tv_sec = 10 };
+			unsigned long got = 0;
+			uint8_t h[2];
+
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			for (;;) {
+				size_t n = get_some(h, 1);
+
+				if (!n)
+					break;
+				get_exact(h + 1, 1);
+				if ((h[0] & 0x0f) == 8)
+					die("closed while draining");
+				{
+					uint64_t l = h[1] & 0x7f;
+					uint8_t ext[8];
+
+					if (l == 126) {
+						get_exact(ext, 2);
+						l = (uint64_t)ext[0] << 8 | ext[1];
+					}
+					if (l > sizeof(buf))
+						die("oversized reply while draining");
+					get_exact(buf, l);
+				}
+				got++;
+			}
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv10, sizeof(tv10));
+			printf("drained=%lu\n", got);
 		} else if (!strcmp(a, "ready")) {
 			printf("ready\n");
 			fflush(stdout);
