@@ -208,8 +208,8 @@ static int run(struct daemon *d)
 	ret = transport_watch_fd(d->t, d->sigfd, on_signal, d);
 	if (ret < 0)
 		fatalx("event=startup_failed error=\"cannot watch signals\"");
-	log_info("event=started version=%s wg=%s:%u max_sessions=%u", WSSD_VERSION,
-		 d->cfg.wg_address, d->cfg.wg_port, d->cfg.max_sessions);
+	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
+		 d->cfg.wg_port);
 	ret = transport_run(d->t);
 	transport_destroy(d->t);	/* closes the watched signalfd too */
 	log_info("event=stopped");
