@@ -100,15 +100,10 @@ static int msg_op(const struct wssc *w)
 	return w->binary ? WS_OP_BINARY : WS_OP_TEXT;
 }
 
+/* Queues one message; send_record has made sure it fits. */
 static int send_msg(struct wssc *w, const uint8_t *data, size_t len)
 {
-	int ret = ws_conn_send(&w->ws, msg_op(w), data, len, SEND_LIMIT);
-
-	if (ret == -ENOBUFS) {
-		w->dropped_ws++;
-		return 0;
-	}
-	return ret;
+	return ws_conn_send(&w->ws, msg_op(w), data, len, SIZE_MAX);
 }
 
 /* Cuts the batch's concatenated records at random points, one message a piece. */
@@ -147,14 +142,19 @@ static int flush_random(struct wssc *w)
 static int send_record(struct wssc *w, const uint8_t *data, size_t len)
 {
 	uint8_t *s;
+	int ret;
 
+	/* Whole records only: a record dropped halfway would corrupt the stream. */
+	if (ws_conn_pending(&w->ws) + w->stream_len + len + 64 > SEND_LIMIT) {
+		w->dropped_ws++;
+		return 0;
+	}
 	w->last_send_ms = now_ms();
 	switch (w->cut) {
 	case CUT_SPLIT:
 		frame_put_header(w->scratch, (uint32_t)len);
-		if (send_msg(w, w->scratch, FRAME_HEADER_LEN) < 0)
-			return -ENOMEM;
-		return len ? send_msg(w, data, len) : 0;
+		ret = send_msg(w, w->scratch, FRAME_HEADER_LEN);
+		return ret || !len ? ret : send_msg(w, data, len);
 	case CUT_RANDOM:
 		if (w->stream_len + FRAME_HEADER_LEN + len > w->stream_cap) {
 			size_t cap = (w->stream_len + FRAME_HEADER_LEN + len) * 2;
@@ -238,7 +238,6 @@ static void connect_ws(struct wssc *w)
 	ret = getaddrinfo(w->url.host, w->url.port, &hints, &res);
 	if (ret) {
 		log_warnx("event=resolve_failed host=%s err=\"%s\"", w->url.host, gai_strerror(ret));
-		w->next_connect_ms = 0;
 		disconnect(w, -EHOSTUNREACH);
 		return;
 	}
@@ -452,7 +451,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct wssc w = { .udp = -1, .backoff_ms = BACKOFF_MIN_MS };
+	struct wssc w = { .udp = -1, .ws.fd = -1, .backoff_ms = BACKOFF_MIN_MS };
 	const char *listen_spec = "127.0.0.1:0", *ca = NULL;
 	bool insecure = false, verbose = false;
 	struct sigaction sa = { .sa_handler = on_signal };
