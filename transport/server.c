@@ -65,8 +65,10 @@ static void idle_check(lws_sorted_usec_list_t *sul)
 	session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
 }
 
-static void deliver(struct session *s, const uint8_t *record, size_t len)
+static void deliver(void *arg, const uint8_t *record, size_t len)
 {
+	struct session *s = arg;
+
 	if (relay_forward(s, record, len) == 0) {
 		s->records_in++;
 		s->bytes_in += len;
@@ -86,19 +88,21 @@ static int on_record(void *ctx, const uint8_t *record, size_t len)
 		metric_inc(t->m.keepalives);
 		return 0;
 	}
-	if (!s->holding && t->hook)
+	if (!gate_holding(&s->gate) && t->hook)
 		v = t->hook(t->hook_arg, s->id, record, len);
-	if (s->holding || v == TRANSPORT_HOLD) {
-		s->holding = true;
-		if (recq_push(&s->holdq, record, len) < 0)
-			metric_inc(t->m.drop_hold_queue);
-		return 0;
-	}
-	if (v == TRANSPORT_DROP) {
+	switch (gate_record(&s->gate, v, record, len)) {
+	case GATE_FORWARD:
+		deliver(s, record, len);
+		break;
+	case GATE_DROPPED:
 		metric_inc(t->m.drop_hook);
-		return 0;
+		break;
+	case GATE_HOLD_FULL:
+		metric_inc(t->m.drop_hold_queue);
+		break;
+	case GATE_HELD:
+		break;
 	}
-	deliver(s, record, len);
 	return 0;
 }
 
@@ -163,7 +167,7 @@ static int session_open(struct transport *t, struct lws *wsi, struct session *s)
 	peer_addr(wsi, s->remote, sizeof(s->remote));
 	frame_decoder_init(&s->dec);
 	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);
-	recq_init(&s->holdq, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT, 0);
+	gate_init(&s->gate, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT);
 	ret = session_add(&t->st, s);
 	if (ret < 0)
 		return ret;
@@ -197,7 +201,7 @@ static void session_closed(struct transport *t, struct session *s)
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);
-	recq_free(&s->holdq);
+	gate_free(&s->gate);
 	metric_set(t->m.sessions, t->st.count);
 	log_info("event=session_close session=%llu remote=%s records_in=%llu records_out=%llu "
 		 "bytes_in=%llu bytes_out=%llu",
@@ -623,18 +627,13 @@ void transport_set_record_hook(struct transport *t, transport_record_hook hook, 
 int transport_session_release(struct transport *t, uint64_t session_id, bool forward)
 {
 	struct session *s = session_find(&t->st, session_id);
-	struct recq_slot *slot;
+	unsigned n;
 
 	if (!s)
 		return -ENOENT;
-	while ((slot = recq_peek(&s->holdq))) {
-		if (forward)
-			deliver(s, recq_slot_record(&s->holdq, slot), slot->len);
-		else
-			metric_inc(t->m.drop_hook);
-		recq_pop(&s->holdq);
-	}
-	s->holding = false;
+	n = gate_release(&s->gate, forward, deliver, s);
+	if (!forward)
+		metric_add(t->m.drop_hook, n);
 	return 0;
 }
 
@@ -653,7 +652,7 @@ void transport_foreach_session(struct transport *t,
 			.records_out = s->records_out,
 			.bytes_in = s->bytes_in,
 			.bytes_out = s->bytes_out,
-			.held = s->holdq.count,
+			.held = s->gate.held.count,
 		};
 
 		fn(arg, &info);

@@ -8,6 +8,7 @@
 #include <libwebsockets.h>
 
 #include "transport/frame.h"
+#include "transport/gate.h"
 #include "transport/recq.h"
 #include "transport/transport.h"
 
@@ -23,8 +24,7 @@ struct session {
 	struct ip_count *ipc;
 	struct frame_decoder dec;
 	struct recq sendq;		/* datagrams towards the client */
-	struct recq holdq;		/* records held for the record hook */
-	bool holding;
+	struct gate gate;		/* records held for the record hook */
 	bool binary;
 	bool registered;
 	uint16_t close_code;		/* non-zero: close at the next writable */
