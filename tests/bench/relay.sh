@@ -67,10 +67,10 @@ CONF
 
 WSSD_PID=
 start_wssd() {
-	# wssd holds two descriptors per session (TCP and its relay UDP socket).
-	ip netns exec "$GW" sh -c "ulimit -n $FD_LIMIT; exec \"$WSSD\" -c \"$TEST_TMP/wssd.conf\"" \
-		2>>"$TEST_TMP/wssd.log" &
-	WSSD_PID=$!
+	# wssd holds two descriptors per session (TCP and its relay UDP socket)
+	# and raises its own soft limit as far as the hard one.
+	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
+	WSSD_PID=$SPAWN_PID
 	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
 }
 
@@ -131,9 +131,9 @@ for want in 1000 10000; do
 	fi
 	start_wssd
 	base=$(rss_kib)
-	ns_run "$CL" sh -c "ulimit -n $FD_LIMIT; exec \"$LOAD\" --insecure --sessions $n wss://198.18.0.1:8443/" \
-		>"$TEST_TMP/idle-$n.txt" 2>&1 &
-	load=$!
+	ns_spawn "$CL" "$TEST_TMP/idle-$n.txt" "$TEST_TMP/idle-$n.txt" \
+		"$LOAD" --insecure --sessions "$n" wss://198.18.0.1:8443/
+	load=$SPAWN_PID
 	t0=$(date +%s.%N)
 	wait_for 600 grep -q '^ready=' "$TEST_TMP/idle-$n.txt" || fail "idle $n: sessions not ready"
 	t1=$(date +%s.%N)
