@@ -49,6 +49,8 @@ struct transport {
 /* relay.c */
 int relay_open(struct session *s);
 int relay_forward(struct session *s, const uint8_t *record, size_t len);
+void relay_flush(void);
+void relay_discard(struct session *s);
 int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		       void *in, size_t len);
 

@@ -1,9 +1,11 @@
 /* Each session's connected UDP socket to the WireGuard port. */
+#define _GNU_SOURCE
 #include "transport/internal.h"
 #include "wssd/log.h"
 #include "wssd/metrics.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Datagrams read per wake-up, so one busy socket cannot starve the loop. */
@@ -37,18 +39,94 @@ int relay_open(struct session *s)
 	return 0;
 }
 
+static void count_send_error(struct transport *t, int err)
+{
+	if (err == ECONNREFUSED)
+		metric_inc(t->m.drop_wg_unreachable);
+	else
+		metric_inc(t->m.drop_udp_send);
+}
+
+/*
+ * Records bound for WireGuard are gathered while lws parses what one read
+ * brought and sent with one sendmmsg() per session at the next turn of the
+ * loop (or when the batch fills, or another session's record comes).
+ */
+#define BATCH_MAX 32
+#define BATCH_SLOT 2048
+
+static struct {
+	struct session *s;
+	unsigned n;
+	bool scheduled;
+	lws_sorted_usec_list_t sul;
+	struct mmsghdr msgs[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	uint8_t buf[BATCH_MAX][BATCH_SLOT];
+} batch;
+
+void relay_flush(void)
+{
+	struct session *s = batch.s;
+	unsigned done = 0;
+
+	batch.s = NULL;
+	if (!s || !batch.n)
+		goto out;
+	while (done < batch.n) {
+		int n = sendmmsg(s->udp_fd, batch.msgs + done, batch.n - done, MSG_DONTWAIT);
+
+		if (n < 0) {
+			count_send_error(s->t, errno);
+			done++;	/* that one is lost; try the rest */
+			continue;
+		}
+		done += (unsigned)n;
+	}
+out:
+	batch.n = 0;
+}
+
+void relay_discard(struct session *s)
+{
+	if (batch.s == s) {
+		batch.s = NULL;
+		batch.n = 0;
+	}
+}
+
+static void batch_due(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	batch.scheduled = false;
+	relay_flush();
+}
+
 int relay_forward(struct session *s, const uint8_t *record, size_t len)
 {
+	struct iovec *iov;
+
 	if (s->udp_fd < 0)
 		return -ENOTCONN;
-	if (send(s->udp_fd, record, len, MSG_DONTWAIT) < 0) {
-		int err = errno;
-
-		if (err == ECONNREFUSED)
-			metric_inc(s->t->m.drop_wg_unreachable);
-		else
-			metric_inc(s->t->m.drop_udp_send);
-		return -err;
+	if (batch.s != s || batch.n == BATCH_MAX)
+		relay_flush();
+	if (len > BATCH_SLOT) {
+		if (send(s->udp_fd, record, len, MSG_DONTWAIT) < 0) {
+			count_send_error(s->t, errno);
+			return -errno;
+		}
+		return 0;
+	}
+	batch.s = s;
+	iov = &batch.iov[batch.n];
+	memcpy(batch.buf[batch.n], record, len);
+	iov->iov_base = batch.buf[batch.n];
+	iov->iov_len = len;
+	batch.msgs[batch.n].msg_hdr = (struct msghdr){ .msg_iov = iov, .msg_iovlen = 1 };
+	batch.n++;
+	if (!batch.scheduled) {
+		batch.scheduled = true;
+		lws_sul_schedule(s->t->ctx, 0, &batch.sul, batch_due, 1);
 	}
 	return 0;
 }
@@ -96,6 +174,8 @@ int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			relay_read(s);
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (s && batch.s == s)
+			relay_flush();
 		if (s) {
 			s->udp_wsi = NULL;
 			s->udp_fd = -1;

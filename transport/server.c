@@ -198,6 +198,7 @@ static void session_closed(struct transport *t, struct session *s)
 			  (unsigned long long)s->id, s->remote);
 	}
 	lws_sul_cancel(&s->sul_idle);
+	relay_discard(s);
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);
