@@ -8,11 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Datagrams read per wake-up, so one busy socket cannot starve the loop. */
-#define RELAY_READ_BUDGET 64
-
-static uint8_t rx_scratch[FRAME_MAX_RECORD + 1];
-
 int relay_open(struct session *s)
 {
 	struct transport *t = s->t;
@@ -131,14 +126,35 @@ int relay_forward(struct session *s, const uint8_t *record, size_t len)
 	return 0;
 }
 
+/* Datagrams read with one recvmmsg(); reads per wake-up are bounded too. */
+#define RX_BATCH 16
+#define RX_ROUNDS 4
+
+static struct {
+	bool ready;
+	struct mmsghdr msgs[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	uint8_t buf[RX_BATCH][FRAME_MAX_RECORD + 1];
+} rx;
+
 static void relay_read(struct session *s)
 {
 	struct transport *t = s->t;
 	bool queued = false;
 
-	for (int i = 0; i < RELAY_READ_BUDGET; i++) {
-		ssize_t n = recv(s->udp_fd, rx_scratch, sizeof(rx_scratch), MSG_DONTWAIT);
+	if (!rx.ready) {
+		for (int i = 0; i < RX_BATCH; i++) {
+			rx.iov[i].iov_base = rx.buf[i];
+			rx.iov[i].iov_len = sizeof(rx.buf[i]);
+		}
+		rx.ready = true;
+	}
+	for (int round = 0; round < RX_ROUNDS; round++) {
+		int n;
 
+		for (int i = 0; i < RX_BATCH; i++)
+			rx.msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &rx.iov[i], .msg_iovlen = 1 };
+		n = recvmmsg(s->udp_fd, rx.msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno == ECONNREFUSED) {
 				metric_inc(t->m.drop_wg_unreachable);
@@ -146,15 +162,22 @@ static void relay_read(struct session *s)
 			}
 			break;
 		}
-		if (n > FRAME_MAX_RECORD || s->close_code) {
-			metric_inc(t->m.drop_udp_send);
-			continue;
+		for (int i = 0; i < n; i++) {
+			size_t len = rx.msgs[i].msg_len;
+
+			if ((rx.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > FRAME_MAX_RECORD ||
+			    s->close_code) {
+				metric_inc(t->m.drop_udp_send);
+				continue;
+			}
+			if (recq_push(&s->sendq, rx.buf[i], len) < 0) {
+				metric_inc(t->m.drop_send_queue);
+				continue;
+			}
+			queued = true;
 		}
-		if (recq_push(&s->sendq, rx_scratch, (size_t)n) < 0) {
-			metric_inc(t->m.drop_send_queue);
-			continue;
-		}
-		queued = true;
+		if (n < RX_BATCH)
+			break;
 	}
 	if (queued)
 		lws_callback_on_writable(s->wsi);
