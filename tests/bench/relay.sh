@@ -79,12 +79,17 @@ stop_wssd() {
 	wait "$WSSD_PID" 2>/dev/null
 }
 
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$WSSD_PID/stat"
+}
+
 rss_kib() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$WSSD_PID/status"
 }
 
 # sink_run NAME CMD...: starts the sink, runs CMD in the client namespace,
-# prints the sink's dps and gbps.
+# prints the sink's dps and gbps and the share of what CMD sent that never
+# arrived (%).
 sink_run() {
 	name=$1
 	shift
@@ -93,7 +98,10 @@ sink_run() {
 	wait_for 10 grep -q ready "$TEST_TMP/sink-$name.txt" || fail "udpsink did not start"
 	ns_run "$CL" "$@" >"$TEST_TMP/load-$name.txt" || fail "$name: load failed"
 	wait "$sink"
-	sed -n 's/.*dps=\([0-9]*\) gbps=\([0-9.]*\).*/\1 \2/p' "$TEST_TMP/sink-$name.txt"
+	got=$(sed -n 's/^datagrams=\([0-9]*\) .*/\1/p' "$TEST_TMP/sink-$name.txt")
+	sent=$(sed -n 's/^sent=//p' "$TEST_TMP/load-$name.txt")
+	sed -n 's/.*dps=\([0-9]*\) gbps=\([0-9.]*\).*/\1 \2/p' "$TEST_TMP/sink-$name.txt" | tr '\n' ' '
+	awk -v g="$got" -v s="$sent" 'BEGIN { printf "%.1f\n", (s > 0 ? 100 * (s - g) / s : 0) }'
 }
 
 sessions_are() {
@@ -108,15 +116,22 @@ case "$PARTS" in *throughput*)
 echo "== relay throughput, 1400-byte datagrams, ${SECS} s each (TLS on)"
 set -- $(sink_run direct "$LOAD" --udp 198.18.0.1:51820 --blast "$SECS" --size 1400)
 direct_dps=$1 direct_gbps=$2
-printf '%-22s %10s dgrams/s %7s Gbit/s\n' "direct UDP" "$direct_dps" "$direct_gbps"
+printf '%-22s %10s dgrams/s %7s Gbit/s  (sent but lost %s%%)\n' "direct UDP" "$1" "$2" "$3"
 
 start_wssd
+HZ=$(getconf CLK_TCK)
 for n in 1 64; do
+	c0=$(cpu_ticks)
+	t0=$(date +%s.%N)
 	set -- $(sink_run "relay$n" "$LOAD" --insecure --sessions "$n" --blast "$SECS" --size 1400 \
 		wss://198.18.0.1:8443/)
 	grep -q "^ready=$n failed=0" "$TEST_TMP/load-relay$n.txt" || fail "relay $n: sessions failed"
-	printf '%-22s %10s dgrams/s %7s Gbit/s  ratio to direct %s\n' \
-		"wssd, $n session(s)" "$1" "$2" "$(ratio "$1" "$direct_dps")"
+	# wssd's CPU over the whole run (session set-up and the sink's idle second included).
+	cpu=$(awk -v c="$(($(cpu_ticks) - c0))" -v hz="$HZ" -v t0="$t0" -v t1="$(date +%s.%N)" \
+		'BEGIN { printf "%.0f", 100 * c / hz / (t1 - t0) }')
+	lcpu=$(sed -n 's/^cpu_percent=//p' "$TEST_TMP/load-relay$n.txt")
+	printf '%-22s %10s dgrams/s %7s Gbit/s  ratio to direct %s  (lost %s%%; CPU of a core: wssd %s%%, wsload %s%%)\n' \
+		"wssd, $n session(s)" "$1" "$2" "$(ratio "$1" "$direct_dps")" "$3" "$cpu" "$lcpu"
 done
 stop_wssd
 ;; esac

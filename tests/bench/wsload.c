@@ -24,6 +24,7 @@
 
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 
 #include "transport/frame.h"
@@ -170,9 +171,10 @@ int main(int argc, char **argv)
 	unsigned n = 1, started = 0, open = 0, dead = 0, next = 0;
 	double blast = 0, end = 0;
 	size_t size = 1400;
-	bool insecure = false, binary = false;
+	bool insecure = false, binary = false, busy;
 	uint8_t *rec, magic[4];
 	uint64_t sent = 0;
+	double started_at = now_s();
 	char err[512];
 	int opt, ep;
 
@@ -262,6 +264,7 @@ int main(int argc, char **argv)
 				end = -1;
 		}
 		/* Blasting: top up every open session's queue, round-robin. */
+		busy = false;
 		if (end > 0) {
 			if (now_s() >= end)
 				break;
@@ -280,10 +283,12 @@ int main(int argc, char **argv)
 					continue;
 				}
 				rearm(ep, s);
+				/* The socket took everything: top up again without waiting. */
+				busy |= ws_conn_pending(&s->ws) == 0;
 			}
 			next++;
 		}
-		k = epoll_wait(ep, evs, 256, end > 0 ? 1 : 200);
+		k = epoll_wait(ep, evs, 256, busy ? 0 : end > 0 ? 1 : 200);
 		if (k < 0 && errno != EINTR) {
 			perror("wsload: epoll_wait");
 			return 1;
@@ -319,7 +324,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (blast > 0) {
-		printf("sent=%llu\n", (unsigned long long)sent);
+		struct rusage ru;
+		double cpu = 0;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+			      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		printf("sent=%llu\ncpu_percent=%.0f\n", (unsigned long long)sent,
+		       100 * cpu / (now_s() - started_at));
 		fflush(stdout);
 	}
 	for (unsigned i = 0; i < started; i++)
