@@ -272,6 +272,7 @@ static ssize_t sock_read(struct ws_conn *c, void *buf, size_t len)
 			return -ECONNRESET;
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	}
+	c->read_wants_write = false;
 	n = SSL_read(c->ssl, buf, (int)len);
 	if (n > 0)
 		return n;
@@ -279,7 +280,7 @@ static ssize_t sock_read(struct ws_conn *c, void *buf, size_t len)
 	case SSL_ERROR_WANT_READ:
 		return 0;
 	case SSL_ERROR_WANT_WRITE:
-		c->want_write = true;
+		c->read_wants_write = true;
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
 		return -ECONNRESET;
@@ -339,7 +340,8 @@ short ws_conn_events(const struct ws_conn *c)
 {
 	short ev = POLLIN;
 
-	if (c->state == WS_CONNECTING || c->want_write || c->out_off < c->out_len)
+	if (c->state == WS_CONNECTING || c->want_write || c->read_wants_write ||
+	    c->out_off < c->out_len)
 		ev |= POLLOUT;
 	return ev;
 }

@@ -42,6 +42,7 @@ struct ws_conn {
 	SSL *ssl;
 	enum ws_state state;
 	bool want_write;	/* the socket or TLS needs POLLOUT */
+	bool read_wants_write;	/* SSL_read must write before it can go on */
 	const char *protocol;	/* subprotocol offered, or NULL */
 	bool protocol_accepted;
 	char key[32];		/* Sec-WebSocket-Key */
