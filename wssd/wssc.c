@@ -531,7 +531,7 @@ int main(int argc, char **argv)
 	w.udp = bind_udp(listen_spec, err, sizeof(err));
 	if (w.udp < 0) {
 		fprintf(stderr, "wssc: %s\n", err);
-		return 1;
+		return w.udp == -EINVAL ? 2 : 1;
 	}
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	sigaction(SIGINT, &sa, NULL);
