@@ -5,6 +5,7 @@
 #include "wssd/config.h"
 #include "wssd/log.h"
 #include "wssd/metrics.h"
+#include "wssd/notify.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -127,12 +128,15 @@ static void on_signal(void *arg)
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
+			notify_systemd("RELOADING=1");
 			if (d->cfg.n_listen)
 				reload_certs(d);
+			notify_systemd("READY=1");
 			break;
 		case SIGTERM:
 		case SIGINT:
 			log_info("event=signal signal=%s", si.ssi_signo == SIGTERM ? "TERM" : "INT");
+			notify_systemd("STOPPING=1");
 			transport_shutdown(d->t, SHUTDOWN_GRACE);
 			break;
 		}
@@ -210,6 +214,11 @@ static int run(struct daemon *d)
 		fatalx("event=startup_failed error=\"cannot watch signals\"");
 	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
 		 d->cfg.wg_port);
+	ret = notify_systemd("READY=1");
+	if (ret < 0) {
+		errno = -ret;
+		log_warn("event=notify_failed");
+	}
 	ret = transport_run(d->t);
 	transport_destroy(d->t);	/* closes the watched signalfd too */
 	log_info("event=stopped");

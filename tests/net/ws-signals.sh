@@ -1,10 +1,11 @@
 #!/bin/sh
 # ws-signals (root, network namespaces): SIGHUP loads a new certificate
 # while a live session keeps relaying, a bad one is refused and the old one
-# kept; SIGTERM closes sessions with 1001 and wssd exits 0.
+# kept; SIGTERM closes sessions with 1001 and wssd exits 0; systemd hears
+# READY=1, RELOADING=1 and STOPPING=1 on $NOTIFY_SOCKET.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
-need_net_tests curl openssl
+need_net_tests curl openssl python3
 . "$top_srcdir/tests/net/ws-server-lib.sh"
 
 mkcert() {
@@ -27,9 +28,24 @@ mkcert other 30
 cp "$TEST_TMP/old.pem" "$TEST_TMP/cert.pem"
 cp "$TEST_TMP/old.key" "$TEST_TMP/key.pem"
 
+# Stands in for systemd's notify socket: one line per datagram.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2], "w").close()
+while True:
+    with open(sys.argv[2], "a") as f:
+        f.write(s.recv(4096).decode() + "\n")
+' "$TEST_TMP/notify.sock" "$TEST_TMP/notify.out" &
+at_exit "kill $!"
+wait_for 10 test -S "$TEST_TMP/notify.sock" || fail "notify listener did not start"
+export NOTIFY_SOCKET="$TEST_TMP/notify.sock"
+
 ws_net
 ws_conf
 wssd_start -s websocket.cert="$TEST_TMP/cert.pem" -s websocket.key="$TEST_TMP/key.pem"
+check "READY=1 sent to systemd" wait_for 10 grep -qx READY=1 "$TEST_TMP/notify.out"
 check "old certificate served" served old
 check "expiry metric is the old one's (under 2 days)" \
 	sh -c "[ \$(ip netns exec $GW curl -fsS $ADMIN | awk '\$1 == \"wssd_tls_cert_expiry_seconds\" { print \$2 }') -le 172800 ]"
@@ -44,6 +60,7 @@ cp "$TEST_TMP/new.pem" "$TEST_TMP/cert.pem"
 cp "$TEST_TMP/new.key" "$TEST_TMP/key.pem"
 kill -HUP "$WSSD_PID"
 check "reload logged" wait_for 10 logged "event=cert_reloaded"
+check "RELOADING=1 sent to systemd" grep -qx RELOADING=1 "$TEST_TMP/notify.out"
 check "new connections get the new certificate" served new
 check "expiry metric follows (over 2 days)" metric_at_least wssd_tls_cert_expiry_seconds 172801
 check "reload counted" metric_is wssd_tls_cert_reloads_total 1
@@ -68,4 +85,5 @@ rc=$?
 [ "$rc" = 0 ] || cat "$TEST_TMP/live.out"
 check "the live session got close 1001" [ "$rc" = 0 ]
 check "shutdown logged" logged "event=shutdown sessions=1"
+check "STOPPING=1 sent to systemd" grep -qx STOPPING=1 "$TEST_TMP/notify.out"
 check "stop logged" logged "event=stopped"
