@@ -456,7 +456,7 @@ int main(int argc, char **argv)
 	bool insecure = false, verbose = false;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512];
-	int opt, ret;
+	int opt, ret, status;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -518,27 +518,33 @@ int main(int argc, char **argv)
 	}
 	log_init(verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, false);
 
-	if (w.url.tls) {
-		w.ssl_ctx = ws_ssl_ctx(insecure, ca, err, sizeof(err));
-		if (!w.ssl_ctx) {
-			fprintf(stderr, "wssc: %s\n", err);
-			return 1;
-		}
-	}
-	w.scratch = malloc(FRAME_HEADER_LEN + FRAME_MAX_RECORD);
-	if (!w.scratch)
-		fatalx("event=startup_failed err=\"out of memory\"");
+	/* The UDP socket first: a bad --listen is an argument error. */
 	w.udp = bind_udp(listen_spec, err, sizeof(err));
 	if (w.udp < 0) {
 		fprintf(stderr, "wssc: %s\n", err);
 		return w.udp == -EINVAL ? 2 : 1;
 	}
+	status = 1;
+	if (w.url.tls) {
+		w.ssl_ctx = ws_ssl_ctx(insecure, ca, err, sizeof(err));
+		if (!w.ssl_ctx) {
+			fprintf(stderr, "wssc: %s\n", err);
+			goto out;
+		}
+	}
+	w.scratch = malloc(FRAME_HEADER_LEN + FRAME_MAX_RECORD);
+	if (!w.scratch) {
+		fprintf(stderr, "wssc: out of memory\n");
+		goto out;
+	}
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (print_listening(w.udp) < 0)
-		fatal("event=startup_failed");
+	if (print_listening(w.udp) < 0) {
+		fprintf(stderr, "wssc: cannot write to stdout\n");
+		goto out;
+	}
 
 	ret = run(&w);
 	log_info("event=stopped dropped_to_udp=%llu dropped_to_ws=%llu",
@@ -547,10 +553,12 @@ int main(int argc, char **argv)
 		ws_conn_shutdown(&w.ws);
 		ws_conn_close(&w.ws);
 	}
+	status = ret ? 1 : 0;
+out:
 	frame_decoder_free(&w.dec);
 	SSL_CTX_free(w.ssl_ctx);
 	free(w.scratch);
 	free(w.stream);
 	close(w.udp);
-	return ret ? 1 : 0;
+	return status;
 }
