@@ -554,6 +554,21 @@ static int do_read(struct ws_conn *c, ws_data_fn fn, void *ctx)
 	return 0;
 }
 
+static void tls_failure(struct ws_conn *c)
+{
+	long verify = SSL_get_verify_result(c->ssl);
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+
+	if (verify != X509_V_OK)
+		snprintf(c->tls_error, sizeof(c->tls_error), "certificate: %s",
+			 X509_verify_cert_error_string(verify));
+	else
+		snprintf(c->tls_error, sizeof(c->tls_error), "%s",
+			 reason ? reason : "handshake failed");
+	ERR_clear_error();
+}
+
 int ws_conn_io(struct ws_conn *c, short revents, ws_data_fn fn, void *ctx)
 {
 	int ret;
@@ -581,6 +596,7 @@ int ws_conn_io(struct ws_conn *c, short revents, ws_data_fn fn, void *ctx)
 				c->want_write = true;
 				return 0;
 			default:
+				tls_failure(c);
 				return -EPROTO;
 			}
 		}

@@ -45,6 +45,7 @@ struct ws_conn {
 	bool read_wants_write;	/* SSL_read must write before it can go on */
 	const char *protocol;	/* subprotocol offered, or NULL */
 	bool protocol_accepted;
+	char tls_error[160];	/* why the TLS handshake failed, for the log */
 	char key[32];		/* Sec-WebSocket-Key */
 	uint32_t mask_state;
 	uint8_t *out;		/* bytes queued for the socket: out[out_off..out_len) */

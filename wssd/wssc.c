@@ -217,8 +217,15 @@ static void disconnect(struct wssc *w, int err)
 		w->backoff_ms = BACKOFF_MIN_MS;
 	/* Between half and all of the current backoff. */
 	delay = w->backoff_ms / 2 + (unsigned)random() % (w->backoff_ms / 2 + 1);
-	log_warnx("event=disconnected err=\"%s\" was_open=%s retry_ms=%u", strerror(-err),
-		  w->magic_sent ? "yes" : "no", delay);
+	if (w->ws.tls_error[0]) {
+		char q[200];
+
+		log_warnx("event=disconnected err=\"%s\" tls=%s was_open=no retry_ms=%u",
+			  strerror(-err), log_quote(q, sizeof(q), w->ws.tls_error), delay);
+	} else {
+		log_warnx("event=disconnected err=\"%s\" was_open=%s retry_ms=%u", strerror(-err),
+			  w->magic_sent ? "yes" : "no", delay);
+	}
 	ws_conn_close(&w->ws);
 	frame_decoder_free(&w->dec);
 	w->active = false;
