@@ -93,3 +93,12 @@ hs2=$(ns_run "$CL" wg show "$WG_CL" latest-handshakes | awk '{ print $2 }')
 check "same WireGuard session (no new handshake)" test "$hs1" = "$hs2"
 records=$(ns_metric "$GW" "$ADMIN" 'wssd_records_total{dir="in"}')
 check "the new wssd relayed records" test "${records%.*}" -gt 0
+
+# The tunnel is idle now (no persistent keepalive): wssc's own zero-length
+# keepalive records, one per second of silence, keep arriving.
+keepalives_at_least() {
+	k=$(ns_metric "$GW" "$ADMIN" wssd_keepalives_total)
+	[ "${k%.*}" -ge "$1" ]
+}
+wait_for 15 keepalives_at_least 3 || fail "no keepalives from wssc"
+pass "wssc sends keepalives while idle"
