@@ -166,13 +166,15 @@ static int send_record(struct wssc *w, const uint8_t *data, size_t len)
 			w->stream_cap = cap;
 		}
 		frame_put_header(w->stream + w->stream_len, (uint32_t)len);
-		memcpy(w->stream + w->stream_len + FRAME_HEADER_LEN, data, len);
+		if (len)
+			memcpy(w->stream + w->stream_len + FRAME_HEADER_LEN, data, len);
 		w->stream_len += FRAME_HEADER_LEN + len;
 		return 0;
 	case CUT_RECORD:
 	default:
 		frame_put_header(w->scratch, (uint32_t)len);
-		memcpy(w->scratch + FRAME_HEADER_LEN, data, len);
+		if (len)
+			memcpy(w->scratch + FRAME_HEADER_LEN, data, len);
 		return send_msg(w, w->scratch, FRAME_HEADER_LEN + len);
 	}
 }
