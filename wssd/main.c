@@ -91,10 +91,42 @@ static int check_certs(const struct wssd_config *cfg, char *err, size_t errlen)
 	return certs_check_pair(cert, key, err, errlen);
 }
 
+/* mkdir -p; the last directory, which holds keys, is made 0700. */
+static int make_dirs(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, c ? 0755 : 0700) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
+				return -errno;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
 static int prepare_certs(struct daemon *d, char *err, size_t errlen)
 {
 	const struct wssd_config *cfg = &d->cfg;
 	int ret;
+
+	if (!cfg->cert[0] && cfg->self_signed != TRISTATE_NO) {
+		ret = make_dirs(cfg->state_dir, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
 
 	ret = certs_prepare(cfg->cert[0] ? cfg->cert : NULL, cfg->key[0] ? cfg->key : NULL,
 			    cfg->state_dir, cfg->self_signed != TRISTATE_NO, d->cert,

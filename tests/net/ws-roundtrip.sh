@@ -61,7 +61,9 @@ check "idle closes unchanged" metric_is wssd_idle_closes_total 1
 # for it, the rest are dropped and counted, and the session still works.
 kill "$WSSD_PID"
 wait "$WSSD_PID"
-wssd_start -s websocket.send_queue=4
+wssd_start -s websocket.send_queue=4 -s gateway.state_dir="$TEST_TMP/new/state"
+check "a missing state directory is created, 0700" \
+	sh -c "[ \"\$(stat -c %a '$TEST_TMP/new/state')\" = 700 ] && [ -s '$TEST_TMP/new/state/tls-key.pem' ]"
 check "a client that does not read, then does" probe --rcvbuf 4096 198.18.0.1 8080 magic \
 	flood 20000 1400 drain echo 10 1
 check "datagrams dropped for it are counted" \
