@@ -1,0 +1,69 @@
+#!/bin/sh
+# ws-badinput (root, network namespaces): each kind of bad input gets a close
+# or a refusal, a log line and a counter, while a session alongside keeps
+# relaying records through wssd to a UDP echo server.
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/netns.sh"
+need_net_tests curl
+. "$top_srcdir/tests/net/ws-server-lib.sh"
+
+ws_net
+ws_conf
+wssd_start -s websocket.max_sessions=4 -s websocket.max_sessions_per_ip=2
+alongside_start
+
+# bad_close NAME REASON STEPS...: a session whose input ends in close 1002.
+bad_close() {
+	name=$1 reason=$2
+	shift 2
+	before=$(m "wssd_protocol_errors_total{reason=\"$reason\"}")
+	lines=$(log_count "event=protocol_error .*reason=$reason")
+	check "$name: closed with 1002" probe --tls 198.18.0.1 8443 "$@" expect-close 1002
+	check "$name: logged" wait_for 10 log_count_above "event=protocol_error .*reason=$reason" "$lines"
+	check "$name: counted" wait_for 10 metric_at_least \
+		"wssd_protocol_errors_total{reason=\"$reason\"}" $((before + 1))
+}
+
+bad_close "bytes before the magic" bad_magic text 01 magic
+bad_close "wrong magic" bad_magic text 2facedff
+bad_close "wrong magic, binary message" bad_magic bin 00000000
+bad_close "length 0xFFFFFFFF" record_too_long magic text ffffffff
+bad_close "length 65536" record_too_long magic text 00010000
+
+# A TLS handshake of garbage: the server closes the connection.
+check "TLS garbage: connection closed" probe 198.18.0.1 8443 garbage
+check "TLS garbage: logged" wait_for 10 logged "event=tls_error .*reason=handshake_failed"
+check "TLS garbage: counted" wait_for 10 metric_at_least \
+	'wssd_protocol_errors_total{reason="tls_handshake"}' 1
+
+# A client that vanishes with half a record sent.
+check "vanishing client: sent half a record" probe --tls 198.18.0.1 8443 magic half 1000
+check "vanishing client: logged" wait_for 10 logged "event=protocol_error .*reason=eof_mid_record"
+check "vanishing client: counted" wait_for 10 metric_at_least \
+	'wssd_protocol_errors_total{reason="eof_mid_record"}' 1
+
+# Per-IP limit: the alongside session is 198.18.0.2's first; a second one
+# fits, a third is refused at the upgrade.
+rm -f "$TEST_TMP/hold"
+probe --tls 198.18.0.1 8443 magic ready wait-file "$TEST_TMP/hold" >"$TEST_TMP/h1.out" 2>&1 &
+at_exit "kill $!"
+check "per-IP: second session open" wait_for 10 grep -q ready "$TEST_TMP/h1.out"
+check "per-IP: third session refused" probe --tls 198.18.0.1 8443 expect-refused
+check "per-IP: logged" logged "event=session_refused .*reason=max_sessions_per_ip"
+check "per-IP: counted" metric_at_least 'wssd_sessions_refused_total{reason="max_sessions_per_ip"}' 1
+
+# Global limit (4): two more from 198.18.0.3 fill it; 198.18.0.4 is refused.
+for i in 2 3; do
+	ns_run "$CL" "$PROBE" --bind 198.18.0.3 --tls 198.18.0.1 8443 magic ready \
+		wait-file "$TEST_TMP/hold" >"$TEST_TMP/h$i.out" 2>&1 &
+	at_exit "kill $!"
+	check "max_sessions: session $i open" wait_for 10 grep -q ready "$TEST_TMP/h$i.out"
+done
+check "max_sessions: fifth session refused" \
+	ns_run "$CL" "$PROBE" --bind 198.18.0.4 --tls 198.18.0.1 8443 expect-refused
+check "max_sessions: logged" logged "event=session_refused .*reason=max_sessions "
+check "max_sessions: counted" metric_at_least 'wssd_sessions_refused_total{reason="max_sessions"}' 1
+touch "$TEST_TMP/hold"
+check "held sessions end" wait_for 20 metric_is wssd_sessions 1
+
+alongside_stop

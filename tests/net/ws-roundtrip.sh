@@ -1,0 +1,70 @@
+#!/bin/sh
+# ws-roundtrip (root, network namespaces): records through wssd to a UDP
+# echo server and back, however the client cuts them into messages; replies
+# are one record per message, text unless the client negotiated wswg-binary.
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/netns.sh"
+need_net_tests curl
+. "$top_srcdir/tests/net/ws-server-lib.sh"
+
+ws_net
+ws_conf
+wssd_start
+
+# Every echo step sends random records and fails unless each comes back as
+# exactly one message of the expected type holding exactly that record.
+STEPS="magic echo 148 3 echo-split 1400 4 echo-cut 1000 4 echo-multi 92 20 echo-multi 1400 8
+	keepalive echo 1 1 echo 8000 2 keepalive keepalive echo 32 1"
+
+check "plain ws://, text" probe 198.18.0.1 8080 $STEPS
+check "wss:// IPv4, text" probe --tls 198.18.0.1 8443 $STEPS
+check "wss:// IPv6, text" probe --tls fd00:5353::1 8443 $STEPS
+check "wss://, wswg-binary" probe --tls --subproto wswg-binary 198.18.0.1 8443 $STEPS
+check "plain ws://, wswg-binary" probe --subproto wswg-binary 198.18.0.1 8080 $STEPS
+check "any request path" probe --tls --path '/some/path?x=1' 198.18.0.1 8443 magic echo 100 2
+
+# 5 sessions of 3+4+4+20+8+1+2+1 records, one more of 2.
+check "records counted in" metric_is 'wssd_records_total{dir="in"}' $((5 * 43 + 2))
+check "records counted out" metric_is 'wssd_records_total{dir="out"}' $((5 * 43 + 2))
+check "keepalives counted, not relayed" metric_is wssd_keepalives_total 15
+bytes=$((148 * 3 + 1400 * 4 + 1000 * 4 + 92 * 20 + 1400 * 8 + 1 + 8000 * 2 + 32))
+check "bytes counted" metric_is 'wssd_bytes_total{dir="out"}' $((5 * bytes + 200))
+check "sessions counted" metric_is wssd_sessions_total 6
+check "no protocol errors" metric_is 'wssd_protocol_errors_total{reason="bad_magic"}' 0
+check "certificate expiry exported" metric_at_least wssd_tls_cert_expiry_seconds 86400
+
+# /status lists a live session with its address.
+rm -f "$TEST_TMP/hold"
+probe --tls 198.18.0.1 8443 magic echo 10 1 ready wait-file "$TEST_TMP/hold" \
+	>"$TEST_TMP/held.out" 2>&1 &
+at_exit "kill $!"
+check "held session open" wait_for 10 grep -q ready "$TEST_TMP/held.out"
+ns_run "$GW" curl -fsS http://127.0.0.1:9180/status >"$TEST_TMP/status.json"
+check "/status names the session's address" grep -q '"remote": "198.18.0.2"' "$TEST_TMP/status.json"
+check "/status has the version" grep -q '"version": "' "$TEST_TMP/status.json"
+check "/status counts its records" grep -q '"records_out": 1' "$TEST_TMP/status.json"
+check "unknown admin path is 404" sh -c "! ip netns exec $GW curl -fsS http://127.0.0.1:9180/nope"
+touch "$TEST_TMP/hold"
+
+# A session that sends nothing after the magic is closed (1001) after
+# websocket.idle_timeout; keepalives keep one open.
+kill "$WSSD_PID"
+wait "$WSSD_PID"
+wssd_start -s websocket.idle_timeout=2
+check "idle session closed with 1001" probe 198.18.0.1 8080 magic expect-close 1001
+check "idle close counted" metric_is wssd_idle_closes_total 1
+check "keepalives keep a session open" probe 198.18.0.1 8080 magic sleep 500 keepalive \
+	sleep 500 keepalive sleep 500 keepalive sleep 500 keepalive sleep 500 keepalive echo 10 1
+check "idle closes unchanged" metric_is wssd_idle_closes_total 1
+
+# A client that does not read: at most websocket.send_queue datagrams wait
+# for it, the rest are dropped and counted, and the session still works.
+kill "$WSSD_PID"
+wait "$WSSD_PID"
+wssd_start -s websocket.send_queue=4 -s gateway.state_dir="$TEST_TMP/new/state"
+check "a missing state directory is created, 0700" \
+	sh -c "[ \"\$(stat -c %a '$TEST_TMP/new/state')\" = 700 ] && [ -s '$TEST_TMP/new/state/tls-key.pem' ]"
+check "a client that does not read, then does" probe --rcvbuf 4096 198.18.0.1 8080 magic \
+	flood 20000 1400 drain echo 10 1
+check "datagrams dropped for it are counted" \
+	metric_at_least 'wssd_drops_total{reason="send_queue_full"}' 1

@@ -1,0 +1,118 @@
+# Sourced by the ws-*.sh server tests after common.sh and netns.sh.
+#
+#   client ns $CL: 198.18.0.2 (+ .3, .4), fd00:5353::2
+#        |  veth
+#   gateway ns $GW: 198.18.0.1, fd00:5353::1: wssd
+#        plain ws://198.18.0.1:8080, wss://198.18.0.1:8443, wss://[fd00:5353::1]:8443
+#        -> UDP echo at 127.0.0.1:51820 standing in for WireGuard
+#        admin http://127.0.0.1:9180 (read from inside $GW)
+
+PROBE="$top_builddir/tests/tools/wsprobe"
+[ -x "$WSSD" ] || skip "wssd is not built"
+[ -x "$PROBE" ] || skip "tests/tools/wsprobe is not built"
+
+GW="wsgw$TEST_ID"
+CL="wscl$TEST_ID"
+ADMIN=http://127.0.0.1:9180/metrics
+
+# ws_net: the two namespaces, their link and the echo server.
+ws_net() {
+	ns_create "$GW"
+	ns_create "$CL"
+	ns_link "$GW" 198.18.0.1 "$CL" 198.18.0.2
+	ip -n "$GW" addr add fd00:5353::1/64 dev "$NS_LINK_A" nodad
+	ip -n "$CL" addr add fd00:5353::2/64 dev "$NS_LINK_B" nodad
+	ip -n "$CL" addr add 198.18.0.3/24 dev "$NS_LINK_B"
+	ip -n "$CL" addr add 198.18.0.4/24 dev "$NS_LINK_B"
+	ns_run "$GW" "$PROBE" udp-echo 127.0.0.1 51820 >"$TEST_TMP/echo.out" 2>&1 &
+	at_exit "kill $!"
+	wait_for 10 grep -q ready "$TEST_TMP/echo.out" || fail "UDP echo did not start"
+}
+
+# ws_conf [LINES...]: a config with the listeners above; extra lines
+# ("section.key = value") are appended as -s overrides by wssd_start.
+ws_conf() {
+	mkdir -p "$TEST_TMP/state"
+	cat >"$TEST_TMP/wssd.conf" <<CONF
+[gateway]
+state_dir = $TEST_TMP/state
+wg_address = 127.0.0.1
+wg_port = 51820
+
+[websocket]
+listen = 198.18.0.1:8443, [fd00:5353::1]:8443
+plain_listen = 198.18.0.1:8080
+
+[capture]
+enabled = off
+
+[store]
+path = $TEST_TMP/state/wssd.db
+
+[admin]
+listen = 127.0.0.1:9180
+socket = $TEST_TMP/ctl.sock
+CONF
+}
+
+# wssd_start [-s key=value ...]: starts wssd in $GW; WSSD_PID is wssd's own
+# PID (ip netns exec execs it).
+wssd_start() {
+	ip netns exec "$GW" "$WSSD" -c "$TEST_TMP/wssd.conf" "$@" 2>>"$TEST_TMP/wssd.log" &
+	WSSD_PID=$!
+	at_exit "kill $WSSD_PID"
+	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+}
+
+# m NAME{labels}: one metric of the running wssd.
+m() {
+	ns_metric "$GW" "$ADMIN" "$1"
+}
+
+# metric_is NAME VALUE
+metric_is() {
+	[ "$(m "$1")" = "$2" ]
+}
+
+# metric_at_least NAME MIN
+metric_at_least() {
+	[ "$(m "$1")" -ge "$2" ]
+}
+
+# probe ARGS...: the probe client, run in $CL.
+probe() {
+	ns_run "$CL" "$PROBE" "$@"
+}
+
+# logged PATTERN: wssd has logged a line matching PATTERN (extended regexp).
+logged() {
+	grep -Eq "$1" "$TEST_TMP/wssd.log"
+}
+
+# log_count PATTERN: how many lines of the wssd log match.
+log_count() {
+	grep -Ec "$1" "$TEST_TMP/wssd.log"
+}
+
+# log_count_above PATTERN N
+log_count_above() {
+	[ "$(log_count "$1")" -gt "$2" ]
+}
+
+# alongside_start: a session that echoes records until alongside_stop.
+alongside_start() {
+	rm -f "$TEST_TMP/alongside.stop"
+	probe --tls 198.18.0.1 8443 magic loop-echo "$TEST_TMP/alongside.stop" \
+		>"$TEST_TMP/alongside.out" 2>&1 &
+	ALONGSIDE_PID=$!
+	at_exit "kill $ALONGSIDE_PID"
+	wait_for 20 metric_at_least 'wssd_records_total{dir="out"}' 3 ||
+		fail "the alongside session passes no traffic"
+}
+
+# alongside_stop: fails unless every record of the alongside session came back.
+alongside_stop() {
+	touch "$TEST_TMP/alongside.stop"
+	wait "$ALONGSIDE_PID" || { cat "$TEST_TMP/alongside.out"; fail "alongside session failed"; }
+	pass "alongside session kept echoing: $(cat "$TEST_TMP/alongside.out")"
+}

@@ -1,0 +1,57 @@
+#ifndef TRANSPORT_INTERNAL_H
+#define TRANSPORT_INTERNAL_H
+
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "transport/session.h"
+#include "transport/transport.h"
+
+#define TRANSPORT_MAX_VHOSTS 17
+#define TRANSPORT_HOLD_DEFAULT 16
+
+struct fd_watch {
+	struct fd_watch *next;
+	void (*fn)(void *arg);
+	void *arg;
+	struct lws *wsi;
+};
+
+struct transport_metrics {
+	struct metric *sessions, *sessions_total;
+	struct metric *records_in, *records_out, *bytes_in, *bytes_out, *keepalives;
+	struct metric *drop_send_queue, *drop_hold_queue, *drop_hook, *drop_udp_send,
+		*drop_wg_unreachable;
+	struct metric *refused_max, *refused_per_ip, *refused_shutdown;
+	struct metric *perr_magic, *perr_length, *perr_truncated, *perr_tls, *perr_nomem;
+	struct metric *idle_closes, *cert_reloads;
+};
+
+struct transport {
+	struct lws_context *ctx;
+	struct transport_params p;
+	struct sockaddr_storage wg_addr;
+	socklen_t wg_addrlen;
+	struct session_table st;
+	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
+	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
+	unsigned n_ssl_ctx;
+	transport_record_hook hook;
+	void *hook_arg;
+	struct fd_watch *watches;
+	bool stopping;
+	bool done;
+	lws_sorted_usec_list_t sul_grace;
+	struct transport_metrics m;
+};
+
+/* relay.c */
+int relay_open(struct session *s);
+int relay_forward(struct session *s, const uint8_t *record, size_t len);
+void relay_flush(void);
+void relay_discard(struct session *s);
+int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+		       void *in, size_t len);
+
+#endif

@@ -1,0 +1,63 @@
+#ifndef TRANSPORT_SESSION_H
+#define TRANSPORT_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "transport/frame.h"
+#include "transport/gate.h"
+#include "transport/recq.h"
+#include "transport/transport.h"
+
+/* One WebSocket client: lws's per-session data (pss) of the wswg protocols. */
+struct session {
+	struct transport *t;
+	struct lws *wsi;
+	struct lws *udp_wsi;
+	int udp_fd;
+	uint64_t id;
+	struct session *id_next;	/* hash chain */
+	struct session *prev, *next;	/* every session */
+	struct ip_count *ipc;
+	struct frame_decoder dec;
+	struct recq sendq;		/* datagrams towards the client */
+	struct gate gate;		/* records held for the record hook */
+	bool binary;
+	bool registered;
+	uint16_t close_code;		/* non-zero: close at the next writable */
+	const char *close_reason;
+	lws_sorted_usec_list_t sul_idle;
+	int64_t last_record;		/* monotonic microseconds */
+	int64_t started;		/* unix seconds */
+	uint64_t records_in, records_out, bytes_in, bytes_out;
+	char remote[48];
+};
+
+/* Per-source-address session counts. */
+struct ip_count {
+	struct ip_count *next;
+	unsigned count;
+	char addr[48];
+};
+
+#define SESSION_BUCKETS 4096
+#define IP_BUCKETS 1024
+
+struct session_table {
+	struct session *ids[SESSION_BUCKETS];
+	struct ip_count *ips[IP_BUCKETS];
+	struct session *all;
+	unsigned count;
+	uint64_t next_id;
+};
+
+unsigned session_ip_count(struct session_table *st, const char *addr);
+int session_add(struct session_table *st, struct session *s);
+void session_remove(struct session_table *st, struct session *s);
+struct session *session_find(struct session_table *st, uint64_t id);
+void session_table_free(struct session_table *st);
+
+#endif

@@ -1,0 +1,98 @@
+#ifndef TRANSPORT_TRANSPORT_H
+#define TRANSPORT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The WebSocket server: one libwebsockets context, one vhost per listener,
+ * one connected UDP socket per session towards the WireGuard port, all on
+ * one event loop.
+ */
+struct transport;
+struct lws_protocols;
+
+struct transport_listener {
+	const char *host;	/* numeric; "::" or "0.0.0.0" = every address */
+	uint16_t port;
+	bool tls;
+};
+
+struct transport_params {
+	const struct transport_listener *listeners;
+	unsigned n_listeners;
+	const char *cert;	/* PEM, for the TLS listeners */
+	const char *key;
+	const char *wg_host;	/* numeric relay target */
+	uint16_t wg_port;
+	unsigned max_sessions;
+	unsigned max_sessions_per_ip;
+	unsigned idle_timeout;	/* seconds without a record */
+	unsigned send_queue;	/* datagrams queued per session towards the client */
+	unsigned hold_queue;	/* records held per session (0 = a default) */
+	/* An extra plain-HTTP vhost (the admin endpoint), or NULL. */
+	const struct lws_protocols *admin_protocols;
+	const char *admin_host;
+	uint16_t admin_port;
+	void *admin_user;	/* lws_get_vhost_user() of the admin vhost */
+};
+
+/*
+ * What happens to one decoded record (never a keepalive) of a session. The
+ * hook runs on the loop and must not block; HOLD keeps the record, and every
+ * later one of that session, in the session's hold queue until
+ * transport_session_release().
+ */
+enum transport_verdict { TRANSPORT_FORWARD, TRANSPORT_HOLD, TRANSPORT_DROP };
+typedef enum transport_verdict (*transport_record_hook)(void *arg, uint64_t session_id,
+							const uint8_t *record, size_t len);
+
+struct transport_session_info {
+	uint64_t id;
+	const char *remote;	/* "ADDR" of the client */
+	const char *vhost;
+	bool binary;
+	int64_t started;	/* unix seconds */
+	uint64_t records_in, records_out, bytes_in, bytes_out;
+	unsigned held;
+};
+
+int transport_create(const struct transport_params *p, struct transport **out);
+void transport_destroy(struct transport *t);
+
+/* Runs the loop until transport_shutdown() has finished; returns 0 or -errno. */
+int transport_run(struct transport *t);
+
+/*
+ * Refuses new connections, sends every session a close (1001 going away)
+ * and makes transport_run() return once they are gone or after
+ * grace_seconds.
+ */
+void transport_shutdown(struct transport *t, unsigned grace_seconds);
+
+/* Loads a new certificate + key into every TLS vhost; live sessions keep theirs. */
+int transport_reload_cert(struct transport *t, const char *cert, const char *key,
+			  char *err, size_t errlen);
+
+void transport_set_record_hook(struct transport *t, transport_record_hook hook, void *arg);
+
+/*
+ * Ends a HOLD: forward=true sends the held records in order, false drops
+ * them. -ENOENT when the session has gone meanwhile.
+ */
+int transport_session_release(struct transport *t, uint64_t session_id, bool forward);
+
+/* Calls fn for every session, on the loop thread. */
+void transport_foreach_session(struct transport *t,
+			       void (*fn)(void *arg, const struct transport_session_info *),
+			       void *arg);
+unsigned transport_session_count(const struct transport *t);
+
+/*
+ * Watches a readable fd (a signalfd, an eventfd) on the loop; fn runs when
+ * it is readable and must drain it. The transport closes fd when destroyed.
+ */
+int transport_watch_fd(struct transport *t, int fd, void (*fn)(void *arg), void *arg);
+
+#endif

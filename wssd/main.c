@@ -1,0 +1,327 @@
+/* wssd: wires config, certificates, the WebSocket transport and the admin endpoint. */
+#include "certs/certs.h"
+#include "transport/transport.h"
+#include "wssd/admin.h"
+#include "wssd/config.h"
+#include "wssd/log.h"
+#include "wssd/metrics.h"
+#include "wssd/notify.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#define SHUTDOWN_GRACE 5
+
+struct daemon {
+	struct wssd_config cfg;
+	struct transport *t;
+	struct admin admin;
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+	int64_t not_after;
+	int sigfd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: wssd [-c FILE] [--check-config] [--version] [-s section.key=value ...]\n");
+}
+
+static double cert_expiry(void *arg)
+{
+	const struct daemon *d = arg;
+
+	return d->not_after ? (double)(d->not_after - (int64_t)time(NULL)) : 0.0;
+}
+
+static int load_config(struct wssd_config *cfg, const char *path, char **sets, int n_sets,
+		       char *err, size_t errlen)
+{
+	int ret;
+
+	config_defaults(cfg);
+	if (path) {
+		ret = config_load(cfg, path, err, errlen);
+	} else {
+		ret = config_load(cfg, CONFIG_DEFAULT_PATH, err, errlen);
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < n_sets; i++) {
+		char *eq = strchr(sets[i], '=');
+
+		if (!eq) {
+			snprintf(err, errlen, "-s %s: expected section.key=value", sets[i]);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		ret = config_set(cfg, sets[i], eq + 1, err, errlen);
+		*eq = '=';
+		if (ret < 0)
+			return ret;
+	}
+	return config_finish(cfg, err, errlen);
+}
+
+/* Without configured files, checks the generated pair only if it exists yet. */
+static int check_certs(const struct wssd_config *cfg, char *err, size_t errlen)
+{
+	char cert[PATH_MAX + 32], key[PATH_MAX + 32];
+	struct stat st;
+
+	if (!cfg->n_listen)
+		return 0;
+	if (cfg->cert[0])
+		return certs_check_pair(cfg->cert, cfg->key, err, errlen);
+	snprintf(cert, sizeof(cert), "%s/tls-cert.pem", cfg->state_dir);
+	snprintf(key, sizeof(key), "%s/tls-key.pem", cfg->state_dir);
+	if (stat(cert, &st) < 0 && stat(key, &st) < 0)
+		return 0;
+	return certs_check_pair(cert, key, err, errlen);
+}
+
+/* mkdir -p; the last directory, which holds keys, is made 0700. */
+static int make_dirs(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, c ? 0755 : 0700) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
+				return -errno;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int prepare_certs(struct daemon *d, char *err, size_t errlen)
+{
+	const struct wssd_config *cfg = &d->cfg;
+	int ret;
+
+	if (!cfg->cert[0] && cfg->self_signed != TRISTATE_NO) {
+		ret = make_dirs(cfg->state_dir, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+
+	ret = certs_prepare(cfg->cert[0] ? cfg->cert : NULL, cfg->key[0] ? cfg->key : NULL,
+			    cfg->state_dir, cfg->self_signed != TRISTATE_NO, d->cert,
+			    sizeof(d->cert), d->key, sizeof(d->key), err, errlen);
+	if (ret < 0)
+		return ret;
+	return certs_not_after(d->cert, &d->not_after, err, errlen);
+}
+
+static void reload_certs(struct daemon *d)
+{
+	char err[512], q[600];
+	int ret;
+
+	ret = prepare_certs(d, err, sizeof(err));
+	if (ret == 0)
+		ret = transport_reload_cert(d->t, d->cert, d->key, err, sizeof(err));
+	if (ret < 0) {
+		log_warnx("event=cert_reload_failed error=%s", log_quote(q, sizeof(q), err));
+		return;
+	}
+	log_info("event=cert_reloaded cert=%s not_after=%lld expires_in=%lld", d->cert,
+		 (long long)d->not_after, (long long)(d->not_after - (int64_t)time(NULL)));
+}
+
+static void on_signal(void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			notify_systemd("RELOADING=1");
+			if (d->cfg.n_listen)
+				reload_certs(d);
+			notify_systemd("READY=1");
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("event=signal signal=%s", si.ssi_signo == SIGTERM ? "TERM" : "INT");
+			notify_systemd("STOPPING=1");
+			transport_shutdown(d->t, SHUTDOWN_GRACE);
+			break;
+		}
+	}
+}
+
+static int listeners(const struct wssd_config *cfg, struct transport_listener *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		out[n++] = (struct transport_listener){ cfg->listen[i].host, cfg->listen[i].port, true };
+	for (unsigned i = 0; i < cfg->n_plain_listen; i++)
+		out[n++] = (struct transport_listener){ cfg->plain_listen[i].host,
+							cfg->plain_listen[i].port, false };
+	return (int)n;
+}
+
+static int run(struct daemon *d)
+{
+	struct transport_listener ls[2 * CONFIG_MAX_LISTEN];
+	struct transport_params p;
+	sigset_t mask;
+	char err[512], q[600];
+	int ret;
+
+	if (d->cfg.n_listen) {
+		ret = prepare_certs(d, err, sizeof(err));
+		if (ret < 0) {
+			log_error("event=startup_failed error=%s", log_quote(q, sizeof(q), err));
+			return 1;
+		}
+		log_info("event=tls_certificate cert=%s not_after=%lld expires_in=%lld", d->cert,
+			 (long long)d->not_after, (long long)(d->not_after - (int64_t)time(NULL)));
+	}
+	metric_gauge_fn("wssd_tls_cert_expiry_seconds",
+			"Seconds until the served TLS certificate's notAfter (negative: expired)",
+			cert_expiry, d);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		fatal("event=signalfd_failed");
+
+	memset(&p, 0, sizeof(p));
+	p.listeners = ls;
+	p.n_listeners = (unsigned)listeners(&d->cfg, ls);
+	p.cert = d->cert;
+	p.key = d->key;
+	p.wg_host = d->cfg.wg_address;
+	p.wg_port = d->cfg.wg_port;
+	p.max_sessions = d->cfg.max_sessions;
+	p.max_sessions_per_ip = d->cfg.max_sessions_per_ip;
+	p.idle_timeout = d->cfg.idle_timeout;
+	p.send_queue = d->cfg.send_queue;
+	p.admin_protocols = admin_protocols();
+	p.admin_host = d->cfg.admin_listen.host;
+	p.admin_port = d->cfg.admin_listen.port;
+	p.admin_user = &d->admin;
+	d->admin.started = time(NULL);
+
+	ret = transport_create(&p, &d->t);
+	if (ret < 0) {
+		log_error("event=startup_failed error=\"cannot start the listeners\"");
+		return 1;
+	}
+	d->admin.t = d->t;
+	ret = transport_watch_fd(d->t, d->sigfd, on_signal, d);
+	if (ret < 0)
+		fatalx("event=startup_failed error=\"cannot watch signals\"");
+	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
+		 d->cfg.wg_port);
+	ret = notify_systemd("READY=1");
+	if (ret < 0) {
+		errno = -ret;
+		log_warn("event=notify_failed");
+	}
+	ret = transport_run(d->t);
+	transport_destroy(d->t);	/* closes the watched signalfd too */
+	log_info("event=stopped");
+	return ret < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "set", required_argument, NULL, 's' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct daemon d;
+	const char *path = NULL;
+	char **sets = calloc((size_t)argc + 1, sizeof(char *));
+	char err[1024], q[1100];
+	int n_sets = 0, check = 0, c, ret;
+
+	if (!sets)
+		return 1;
+	while ((c = getopt_long(argc, argv, "c:s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 's':
+			sets[n_sets++] = optarg;
+			break;
+		case 'V':
+			printf("wssd %s\n", WSSD_VERSION);
+			free(sets);
+			return 0;
+		case 'h':
+			usage(stdout);
+			free(sets);
+			return 0;
+		default:
+			usage(stderr);
+			free(sets);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		free(sets);
+		return 2;
+	}
+	log_init(LOG_LEVEL_INFO, false);
+	ret = load_config(&d.cfg, path, sets, n_sets, err, sizeof(err));
+	free(sets);
+	if (ret == 0 && check)
+		ret = check_certs(&d.cfg, err, sizeof(err));
+	if (ret < 0) {
+		if (check)
+			fprintf(stderr, "wssd: %s\n", err);
+		log_error("event=config_error error=%s", log_quote(q, sizeof(q), err));
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok\n", path ? path : CONFIG_DEFAULT_PATH);
+		return 0;
+	}
+	log_set_level((enum log_level)d.cfg.log_level);
+	ret = run(&d);
+	metrics_free();
+	return ret;
+}

@@ -1,0 +1,42 @@
+#ifndef WSSD_METRICS_H
+#define WSSD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * A process-wide registry of Prometheus series. Registration happens at
+ * start-up (it allocates and takes a lock); updates are lock-free atomics,
+ * so any thread may count. A series is a name plus an optional label set
+ * written as Prometheus does, e.g. "reason=\"send_queue_full\"". Series
+ * that share a name share one HELP/TYPE header.
+ */
+struct metric;
+struct metric_histogram;
+
+/* Returns the series, creating it once; the same name+labels returns the same series. */
+struct metric *metric_counter(const char *name, const char *labels, const char *help);
+struct metric *metric_gauge(const char *name, const char *labels, const char *help);
+
+/* A gauge whose value is computed when /metrics is read. */
+struct metric *metric_gauge_fn(const char *name, const char *help,
+			       double (*fn)(void *arg), void *arg);
+
+/* bounds: ascending upper bounds (the +Inf bucket is implicit). */
+struct metric_histogram *metric_histogram(const char *name, const char *help,
+					  const double *bounds, unsigned n_bounds);
+
+void metric_add(struct metric *m, uint64_t n);
+void metric_inc(struct metric *m);
+void metric_set(struct metric *m, int64_t v);
+int64_t metric_value(const struct metric *m);
+void metric_observe(struct metric_histogram *h, double v);
+
+/* Writes every series in the text exposition format 0.0.4. */
+void metrics_write(FILE *out);
+
+/* Frees the registry (at exit, for leak checkers). */
+void metrics_free(void);
+
+#endif
