@@ -27,8 +27,9 @@ wg genkey >"$TEST_TMP/client.key"
 wg pubkey <"$TEST_TMP/client.key" >"$TEST_TMP/client.pub"
 
 mkdir "$TEST_TMP/cap"
-ns_run "$gw" "$CAPTURE" 198.18.0.2 51820 "$TEST_TMP/cap" 2 >"$TEST_TMP/capture.log" 2>&1 &
-at_exit "kill $!"
+ns_spawn "$gw" "$TEST_TMP/capture.log" "$TEST_TMP/capture.log" \
+	"$CAPTURE" 198.18.0.2 51820 "$TEST_TMP/cap" 2
+at_exit "kill $SPAWN_PID"
 wait_for 10 test -e "$TEST_TMP/cap/ready" || fail "noise-capture did not start"
 
 wg_go_start "$client" "$wgif"

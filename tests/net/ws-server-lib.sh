@@ -24,8 +24,9 @@ ws_net() {
 	ip -n "$CL" addr add fd00:5353::2/64 dev "$NS_LINK_B" nodad
 	ip -n "$CL" addr add 198.18.0.3/24 dev "$NS_LINK_B"
 	ip -n "$CL" addr add 198.18.0.4/24 dev "$NS_LINK_B"
-	ns_run "$GW" "$PROBE" udp-echo 127.0.0.1 51820 >"$TEST_TMP/echo.out" 2>&1 &
-	at_exit "kill $!"
+	ns_spawn "$GW" "$TEST_TMP/echo.out" "$TEST_TMP/echo.out" \
+		"$PROBE" udp-echo 127.0.0.1 51820
+	at_exit "kill $SPAWN_PID"
 	wait_for 10 grep -q ready "$TEST_TMP/echo.out" || fail "UDP echo did not start"
 }
 
