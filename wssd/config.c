@@ -52,6 +52,7 @@ static const struct key_spec keys[] = {
 	UINT("websocket.max_sessions_per_ip", max_sessions_per_ip, 1, 1000000, "64"),
 	UINT("websocket.idle_timeout", idle_timeout, 1, 86400, "60"),
 	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
+	UINT("websocket.hold_queue", hold_queue, 1, 1024, "16"),
 
 	BOOL("capture.enabled", capture_enabled, "on"),
 	STR("capture.interfaces", capture_interfaces, "any"),

@@ -40,6 +40,7 @@ struct wssd_config {
 	unsigned max_sessions_per_ip;
 	unsigned idle_timeout;
 	unsigned send_queue;
+	unsigned hold_queue;
 
 	/* [capture] */
 	bool capture_enabled;
