@@ -17,7 +17,8 @@
 #     printed as a ratio of the direct rate measured in the same run.
 # (b) Memory: wssd's resident set (VmRSS) with no session, then with 1,000
 #     and with 10,000 idle TLS sessions (handshake, upgrade, magic, nothing
-#     more; wssd restarted between the two), printed per session.
+#     more; wssd restarted between the two), printed per session, with the
+#     descriptors wssd holds (one per idle session).
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
 
@@ -161,9 +162,10 @@ for want in 1000 10000; do
 	[ "${sessions%.*}" = "$n" ] || fail "idle $n: wssd_sessions is $sessions"
 	sleep 1	# let the last handshakes' buffers be released
 	rss=$(rss_kib)
-	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session; opened in %s s\n' \
+	fds=$(ls "/proc/$WSSD_PID/fd" | wc -l)
+	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session; %d descriptors; opened in %s s\n' \
 		"$n" "$rss" "$base" "$(awk -v r="$rss" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+		"$fds" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 	kill "$load"
 	wait "$load" 2>/dev/null
 	stop_wssd
