@@ -18,6 +18,9 @@ static int relay_open(struct session *s)
 	lws_sock_file_fd_type fd;
 	int sock, ret;
 
+	/* Sessions and relay sockets share the descriptors left for them. */
+	if (t->st.count + t->relay_sockets >= t->fd_budget)
+		return -EMFILE;
 	sock = socket(t->wg_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -errno;
