@@ -22,8 +22,8 @@ struct transport_metrics {
 	struct metric *sessions, *sessions_total;
 	struct metric *records_in, *records_out, *bytes_in, *bytes_out, *keepalives;
 	struct metric *drop_send_queue, *drop_hold_queue, *drop_hook, *drop_udp_send,
-		*drop_wg_unreachable;
-	struct metric *refused_max, *refused_per_ip, *refused_shutdown;
+		*drop_wg_unreachable, *drop_relay_socket;
+	struct metric *refused_max, *refused_per_ip, *refused_shutdown, *refused_fds;
 	struct metric *perr_magic, *perr_length, *perr_truncated, *perr_tls, *perr_nomem;
 	struct metric *idle_closes, *cert_reloads;
 };
@@ -34,6 +34,8 @@ struct transport {
 	struct sockaddr_storage wg_addr;
 	socklen_t wg_addrlen;
 	struct session_table st;
+	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
+	unsigned relay_sockets;		/* open now */
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
 	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
 	unsigned n_ssl_ctx;
@@ -47,7 +49,6 @@ struct transport {
 };
 
 /* relay.c */
-int relay_open(struct session *s);
 int relay_forward(struct session *s, const uint8_t *record, size_t len);
 void relay_flush(void);
 void relay_discard(struct session *s);

@@ -1,4 +1,8 @@
-/* Each session's connected UDP socket to the WireGuard port. */
+/*
+ * Each session's connected UDP socket to the WireGuard port, opened when the
+ * session first has a datagram to relay: an idle session holds only its TCP
+ * connection.
+ */
 #define _GNU_SOURCE
 #include "transport/internal.h"
 #include "wssd/log.h"
@@ -8,12 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
-int relay_open(struct session *s)
+static int relay_open(struct session *s)
 {
 	struct transport *t = s->t;
 	lws_sock_file_fd_type fd;
 	int sock, ret;
 
+	/* Sessions and relay sockets share the descriptors left for them. */
+	if (t->st.count + t->relay_sockets >= t->fd_budget)
+		return -EMFILE;
 	sock = socket(t->wg_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -errno;
@@ -31,7 +38,20 @@ int relay_open(struct session *s)
 	}
 	lws_set_opaque_user_data(s->udp_wsi, s);
 	s->udp_fd = sock;
+	t->relay_sockets++;
 	return 0;
+}
+
+/* The record is dropped; the next one tries again. */
+static void relay_open_failed(struct session *s, int err)
+{
+	metric_inc(s->t->m.drop_relay_socket);
+	if (s->relay_warned)
+		return;
+	s->relay_warned = true;
+	errno = -err;
+	log_warn("event=relay_open_failed session=%llu remote=%s relay_sockets=%u sessions=%u",
+		 (unsigned long long)s->id, s->remote, s->t->relay_sockets, s->t->st.count);
 }
 
 static void count_send_error(struct transport *t, int err)
@@ -100,9 +120,15 @@ static void batch_due(lws_sorted_usec_list_t *sul)
 int relay_forward(struct session *s, const uint8_t *record, size_t len)
 {
 	struct iovec *iov;
+	int ret;
 
-	if (s->udp_fd < 0)
-		return -ENOTCONN;
+	if (s->udp_fd < 0) {
+		ret = relay_open(s);
+		if (ret < 0) {
+			relay_open_failed(s, ret);
+			return ret;
+		}
+	}
 	if (batch.s != s || batch.n == BATCH_MAX)
 		relay_flush();
 	if (len > BATCH_SLOT) {
@@ -187,6 +213,7 @@ int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		       void *in, size_t len)
 {
 	struct session *s = lws_get_opaque_user_data(wsi);
+	struct transport *t = lws_context_user(lws_get_context(wsi));
 
 	(void)user;
 	(void)in;
@@ -199,7 +226,8 @@ int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (s && batch.s == s)
 			relay_flush();
-		if (s) {
+		if (s && s->udp_fd >= 0) {
+			t->relay_sockets--;
 			s->udp_wsi = NULL;
 			s->udp_fd = -1;
 		}

@@ -144,6 +144,13 @@ static int session_refuse(struct transport *t, struct lws *wsi)
 			  t->p.max_sessions);
 		return 1;
 	}
+	if (t->st.count + t->relay_sockets >= t->fd_budget) {
+		metric_inc(t->m.refused_fds);
+		log_warnx("event=session_refused remote=%s reason=descriptors sessions=%u "
+			  "relay_sockets=%u limit=%u", remote, t->st.count, t->relay_sockets,
+			  t->fd_budget);
+		return 1;
+	}
 	if (session_ip_count(&t->st, remote) >= t->p.max_sessions_per_ip) {
 		metric_inc(t->m.refused_per_ip);
 		log_warnx("event=session_refused remote=%s reason=max_sessions_per_ip limit=%u",
@@ -171,13 +178,6 @@ static int session_open(struct transport *t, struct lws *wsi, struct session *s)
 	ret = session_add(&t->st, s);
 	if (ret < 0)
 		return ret;
-	ret = relay_open(s);
-	if (ret < 0) {
-		errno = -ret;
-		log_warn("event=relay_open_failed session=%llu remote=%s",
-			 (unsigned long long)s->id, s->remote);
-		return ret;
-	}
 	lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check,
 			 (lws_usec_t)t->p.idle_timeout * LWS_US_PER_SEC);
 	metric_set(t->m.sessions, t->st.count);
@@ -278,7 +278,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		ret = session_open(t, wsi, s);
 		if (ret < 0) {
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-					 (unsigned char *)"relay", 5);
+					 (unsigned char *)"no memory", 9);
 			return -1;
 		}
 		return 0;
@@ -382,12 +382,16 @@ static void register_metrics(struct transport_metrics *m)
 	m->drop_udp_send = metric_counter("wssd_drops_total", "reason=\"udp_error\"", drops);
 	m->drop_wg_unreachable = metric_counter("wssd_drops_total", "reason=\"wg_unreachable\"",
 						drops);
+	m->drop_relay_socket = metric_counter("wssd_drops_total", "reason=\"relay_socket\"",
+					      drops);
 	m->refused_max = metric_counter("wssd_sessions_refused_total", "reason=\"max_sessions\"",
 					refused);
 	m->refused_per_ip = metric_counter("wssd_sessions_refused_total",
 					   "reason=\"max_sessions_per_ip\"", refused);
 	m->refused_shutdown = metric_counter("wssd_sessions_refused_total",
 					     "reason=\"shutting_down\"", refused);
+	m->refused_fds = metric_counter("wssd_sessions_refused_total", "reason=\"descriptors\"",
+					refused);
 	m->perr_magic = metric_counter("wssd_protocol_errors_total", "reason=\"bad_magic\"", perr);
 	m->perr_length = metric_counter("wssd_protocol_errors_total",
 					"reason=\"record_too_long\"", perr);
@@ -481,6 +485,10 @@ static int create_admin_vhost(struct transport *t)
 	return 0;
 }
 
+/*
+ * Raises the soft limit on descriptors towards what max_sessions relaying
+ * sessions need and returns the limit.
+ */
 static unsigned fd_limit(const struct transport_params *p)
 {
 	struct rlimit rl;
@@ -517,13 +525,21 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = t;
 	info.fd_limit_per_thread = fd_limit(p);
-	/* Two descriptors per session (TCP and UDP) and a reserve for the rest. */
-	if (info.fd_limit_per_thread < 2 * t->p.max_sessions + FD_RESERVE) {
-		unsigned cap = info.fd_limit_per_thread > FD_RESERVE + 2 ?
-			(info.fd_limit_per_thread - FD_RESERVE) / 2 : 1;
+	/*
+	 * A session holds one descriptor while idle and a second (its relay
+	 * socket) from its first datagram on; the reserve is for everything
+	 * else. Sessions plus relay sockets must fit in the rest.
+	 */
+	t->fd_budget = info.fd_limit_per_thread > FD_RESERVE + 2 ?
+		info.fd_limit_per_thread - FD_RESERVE : 2;
+	if (t->fd_budget / 2 < t->p.max_sessions) {
+		unsigned cap = t->fd_budget < t->p.max_sessions ? t->fd_budget : t->p.max_sessions;
 
-		log_warnx("event=max_sessions_lowered max_sessions=%u nofile=%u effective=%u",
-			  t->p.max_sessions, info.fd_limit_per_thread, cap);
+		log_warnx("event=%s max_sessions=%u nofile=%u effective=%u all_relaying_up_to=%u "
+			  "limit=\"sessions + relaying sessions <= %u\"",
+			  cap < t->p.max_sessions ? "max_sessions_lowered" : "relay_sockets_limited",
+			  t->p.max_sessions, info.fd_limit_per_thread, cap, t->fd_budget / 2,
+			  t->fd_budget);
 		t->p.max_sessions = cap;
 	}
 	info.pt_serv_buf_size = 32768;

@@ -16,8 +16,9 @@
 struct session {
 	struct transport *t;
 	struct lws *wsi;
-	struct lws *udp_wsi;
+	struct lws *udp_wsi;		/* the relay socket, from the first datagram on */
 	int udp_fd;
+	bool relay_warned;		/* relay_open_failed logged */
 	uint64_t id;
 	struct session *id_next;	/* hash chain */
 	struct session *prev, *next;	/* every session */

@@ -7,8 +7,8 @@
 
 /*
  * The WebSocket server: one libwebsockets context, one vhost per listener,
- * one connected UDP socket per session towards the WireGuard port, all on
- * one event loop.
+ * one connected UDP socket per session towards the WireGuard port (opened
+ * when the session first has a datagram to relay), all on one event loop.
  */
 struct transport;
 struct lws_protocols;

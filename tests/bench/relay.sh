@@ -17,7 +17,8 @@
 #     printed as a ratio of the direct rate measured in the same run.
 # (b) Memory: wssd's resident set (VmRSS) with no session, then with 1,000
 #     and with 10,000 idle TLS sessions (handshake, upgrade, magic, nothing
-#     more; wssd restarted between the two), printed per session.
+#     more; wssd restarted between the two), printed per session, with the
+#     descriptors wssd holds (one per idle session).
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
 
@@ -29,7 +30,8 @@ SINK="$top_builddir/tests/bench/udpsink"
 SECS=${BENCH_SECONDS:-5}
 PARTS=${BENCH_PARTS:-throughput memory}
 # Without CAP_SYS_RESOURCE the hard limit on descriptors caps the sessions
-# one wssd can hold; the memory run then measures as many as fit.
+# one wssd (one descriptor per idle session) and one wsload (one per
+# session) can hold; the memory run then measures as many as fit.
 FD_LIMIT=$(ulimit -Hn)
 [ "$FD_LIMIT" = unlimited ] && FD_LIMIT=1048576
 [ "$FD_LIMIT" -gt 1048576 ] && FD_LIMIT=1048576
@@ -67,8 +69,9 @@ CONF
 
 WSSD_PID=
 start_wssd() {
-	# wssd holds two descriptors per session (TCP and its relay UDP socket)
-	# and raises its own soft limit as far as the hard one.
+	# wssd holds one descriptor per idle session (TCP; the relay UDP socket
+	# comes with the first datagram) and raises its own soft limit as far
+	# as the hard one.
 	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 	WSSD_PID=$SPAWN_PID
 	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
@@ -140,9 +143,9 @@ case "$PARTS" in *memory*)
 echo "== wssd resident memory with idle TLS sessions"
 for want in 1000 10000; do
 	n=$want
-	if [ $((2 * n + 64)) -gt "$FD_LIMIT" ]; then
-		n=$(((FD_LIMIT - 64) / 2))
-		echo "(descriptor hard limit $FD_LIMIT: $want sessions need $((2 * want + 64)); measuring $n)"
+	if [ $((n + 64)) -gt "$FD_LIMIT" ]; then
+		n=$((FD_LIMIT - 64))
+		echo "(descriptor hard limit $FD_LIMIT: $want sessions need $((want + 64)); measuring $n)"
 	fi
 	start_wssd
 	base=$(rss_kib)
@@ -159,9 +162,10 @@ for want in 1000 10000; do
 	[ "${sessions%.*}" = "$n" ] || fail "idle $n: wssd_sessions is $sessions"
 	sleep 1	# let the last handshakes' buffers be released
 	rss=$(rss_kib)
-	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session; opened in %s s\n' \
+	fds=$(ls "/proc/$WSSD_PID/fd" | wc -l)
+	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session; %d descriptors; opened in %s s\n' \
 		"$n" "$rss" "$base" "$(awk -v r="$rss" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+		"$fds" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 	kill "$load"
 	wait "$load" 2>/dev/null
 	stop_wssd

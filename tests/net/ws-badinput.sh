@@ -67,3 +67,47 @@ touch "$TEST_TMP/hold"
 check "held sessions end" wait_for 20 metric_is wssd_sessions 1
 
 alongside_stop
+
+# Descriptors (RLIMIT_NOFILE 72, 64 kept back): 8 for sessions (one each
+# while idle) and their relay sockets (one more each once they relay).
+kill "$WSSD_PID"
+wait "$WSSD_PID"
+ip netns exec "$GW" sh -c 'ulimit -n 72 && exec "$@"' sh "$WSSD" -c "$TEST_TMP/wssd.conf" \
+	-s websocket.max_sessions_per_ip=20 2>>"$TEST_TMP/wssd.log" &
+WSSD_PID=$!
+at_exit "kill $WSSD_PID"
+wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+check "fds: max_sessions lowered to one descriptor a session" \
+	logged "event=max_sessions_lowered max_sessions=20000 nofile=72 effective=8 all_relaying_up_to=4"
+rm -f "$TEST_TMP"/fd-*
+for i in 1 2 3 4 5 6 7; do
+	probe 198.18.0.1 8080 magic ready wait-file "$TEST_TMP/fd-$i" >"$TEST_TMP/fd-$i.out" 2>&1 &
+	at_exit "kill $!"
+done
+check "fds: seven idle sessions" wait_for 10 metric_is wssd_sessions 7
+probe 198.18.0.1 8080 magic ready wait-file "$TEST_TMP/fd-x" text 0000000401020304 keepalive \
+	ready wait-file "$TEST_TMP/fd-x2" >"$TEST_TMP/fd-x.out" 2>&1 &
+FDX_PID=$!
+at_exit "kill $FDX_PID"
+check "fds: an eighth idle session fits" wait_for 10 metric_is wssd_sessions 8
+check "fds: a ninth is refused" probe 198.18.0.1 8080 expect-refused
+check "fds: refused for max_sessions" metric_is 'wssd_sessions_refused_total{reason="max_sessions"}' 1
+touch "$TEST_TMP/fd-x"
+check "fds: its record and keepalive arrived" wait_for 10 metric_is wssd_keepalives_total 1
+check "fds: no descriptor left for its relay socket: dropped, counted" \
+	metric_is 'wssd_drops_total{reason="relay_socket"}' 1
+check "fds: logged" logged "event=relay_open_failed .*relay_sockets=0 sessions=8 err=\"Too many open files\""
+check "fds: that session stays" metric_is wssd_sessions 8
+touch "$TEST_TMP/fd-1" "$TEST_TMP/fd-2"
+check "fds: two idle sessions leave" wait_for 10 metric_is wssd_sessions 6
+probe 198.18.0.1 8080 magic echo 10 1 ready wait-file "$TEST_TMP/fd-y" >"$TEST_TMP/fd-y.out" 2>&1 &
+at_exit "kill $!"
+check "fds: a new session relays" wait_for 10 grep -q ready "$TEST_TMP/fd-y.out"
+check "fds: sessions plus relay sockets full: the next is refused" \
+	probe 198.18.0.1 8080 expect-refused
+check "fds: refused for descriptors" metric_is 'wssd_sessions_refused_total{reason="descriptors"}' 1
+check "fds: logged the refusal" logged "event=session_refused .*reason=descriptors sessions=7 relay_sockets=1 limit=8"
+touch "$TEST_TMP/fd-3" "$TEST_TMP/fd-4" "$TEST_TMP/fd-5" "$TEST_TMP/fd-6" "$TEST_TMP/fd-7" \
+	"$TEST_TMP/fd-x2" "$TEST_TMP/fd-y"
+check "fds: the session that could not relay ended cleanly" wait "$FDX_PID"
+check "fds: every session closes" wait_for 10 metric_is wssd_sessions 0

@@ -46,6 +46,38 @@ check "/status counts its records" grep -q '"records_out": 1' "$TEST_TMP/status.
 check "unknown admin path is 404" sh -c "! ip netns exec $GW curl -fsS http://127.0.0.1:9180/nope"
 touch "$TEST_TMP/hold"
 
+# A session opens its relay socket at its first datagram: magic and
+# keepalives leave it with its TCP connection only (counted in wssd's
+# /proc/PID/fd against the UDP sockets of its namespace).
+udp_sockets() {
+	ls -l "/proc/$WSSD_PID/fd" | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p' | sort >"$TEST_TMP/fd.inodes"
+	cat "/proc/$WSSD_PID/net/udp" "/proc/$WSSD_PID/net/udp6" |
+		awk 'NR > 1 && $10 ~ /^[0-9]+$/ { print $10 }' | sort >"$TEST_TMP/udp.inodes"
+	comm -12 "$TEST_TMP/fd.inodes" "$TEST_TMP/udp.inodes" | wc -l
+}
+udp_sockets_are() {
+	[ "$(udp_sockets)" -eq "$1" ]
+}
+check "sessions gone" wait_for 10 metric_is wssd_sessions 0
+check "no relay socket without a session" wait_for 10 udp_sockets_are 0
+keepalives=$(m wssd_keepalives_total)
+rm -f "$TEST_TMP/lazy1" "$TEST_TMP/lazy2"
+probe --tls 198.18.0.1 8443 magic keepalive keepalive ready wait-file "$TEST_TMP/lazy1" \
+	echo 100 3 keepalive ready wait-file "$TEST_TMP/lazy2" echo-multi 1400 4 \
+	>"$TEST_TMP/lazy.out" 2>&1 &
+LAZY_PID=$!
+at_exit "kill $LAZY_PID"
+check "idle session's keepalives arrived" wait_for 10 metric_is wssd_keepalives_total $((keepalives + 2))
+check "idle session open" metric_is wssd_sessions 1
+check "an idle session holds no UDP socket" udp_sockets_are 0
+touch "$TEST_TMP/lazy1"
+check "records through the lazily opened socket" wait_for 10 sh -c \
+	"[ \$(grep -c ready '$TEST_TMP/lazy.out') = 2 ]"
+check "the session holds one UDP socket once records flow" udp_sockets_are 1
+touch "$TEST_TMP/lazy2"
+check "more records through the same socket" wait "$LAZY_PID"
+check "its relay socket is closed with the session" wait_for 10 udp_sockets_are 0
+
 # A session that sends nothing after the magic is closed (1001) after
 # websocket.idle_timeout; keepalives keep one open.
 kill "$WSSD_PID"
@@ -68,3 +100,23 @@ check "a client that does not read, then does" probe --rcvbuf 4096 198.18.0.1 80
 	flood 20000 1400 drain echo 10 1
 check "datagrams dropped for it are counted" \
 	metric_at_least 'wssd_drops_total{reason="send_queue_full"}' 1
+
+# A relay socket that cannot be opened (no route to gateway.wg_address):
+# the session's records are dropped and counted, it is logged once, and the
+# session stays open.
+kill "$WSSD_PID"
+wait "$WSSD_PID"
+wssd_start -s gateway.wg_address=203.0.113.1
+rm -f "$TEST_TMP/noroute"
+probe 198.18.0.1 8080 magic text 0000000401020304 text 00000003aabbcc keepalive ready \
+	wait-file "$TEST_TMP/noroute" keepalive >"$TEST_TMP/noroute.out" 2>&1 &
+NOROUTE_PID=$!
+at_exit "kill $NOROUTE_PID"
+check "records behind them arrived" wait_for 10 metric_is wssd_keepalives_total 1
+check "records without a relay socket are dropped and counted" \
+	metric_is 'wssd_drops_total{reason="relay_socket"}' 2
+check "none counted as relayed" metric_is 'wssd_records_total{dir="in"}' 0
+check "logged once for the session" sh -c "[ \$(grep -c 'event=relay_open_failed' '$TEST_TMP/wssd.log') = 1 ]"
+check "the session stays open" metric_is wssd_sessions 1
+touch "$TEST_TMP/noroute"
+check "its client saw no close" wait "$NOROUTE_PID"
