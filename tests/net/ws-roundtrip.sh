@@ -101,12 +101,13 @@ check "a client that does not read, then does" probe --rcvbuf 4096 198.18.0.1 80
 check "datagrams dropped for it are counted" \
 	metric_at_least 'wssd_drops_total{reason="send_queue_full"}' 1
 
-# A relay socket that cannot be opened (no route to gateway.wg_address):
+# A relay socket that cannot be opened (no route to gateway.wg_address, an
+# address of the test range that no link of the namespace covers):
 # the session's records are dropped and counted, it is logged once, and the
 # session stays open.
 kill "$WSSD_PID"
 wait "$WSSD_PID"
-wssd_start -s gateway.wg_address=203.0.113.1
+wssd_start -s gateway.wg_address=198.19.255.1
 rm -f "$TEST_TMP/noroute"
 probe 198.18.0.1 8080 magic text 0000000401020304 text 00000003aabbcc keepalive ready \
 	wait-file "$TEST_TMP/noroute" keepalive >"$TEST_TMP/noroute.out" 2>&1 &
