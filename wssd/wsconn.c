@@ -357,16 +357,11 @@ static uint32_t next_mask(struct ws_conn *c)
 	return x;
 }
 
-int ws_conn_send(struct ws_conn *c, int op, const uint8_t *data, size_t len, size_t limit)
+size_t ws_frame_header(uint8_t hdr[WS_FRAME_HEADER_MAX], int op, size_t len,
+		       const uint8_t mask[4])
 {
-	uint8_t hdr[14];
-	uint32_t mask;
-	size_t h = 0, start;
-	uint8_t m[4];
-	int ret;
+	size_t h = 0;
 
-	if (ws_conn_pending(c) + len > limit)
-		return -ENOBUFS;
 	hdr[h++] = (uint8_t)(0x80 | op);
 	if (len < 126) {
 		hdr[h++] = (uint8_t)(0x80 | len);
@@ -379,10 +374,22 @@ int ws_conn_send(struct ws_conn *c, int op, const uint8_t *data, size_t len, siz
 		for (int i = 7; i >= 0; i--)
 			hdr[h++] = (uint8_t)((uint64_t)len >> (8 * i));
 	}
+	memcpy(hdr + h, mask, 4);
+	return h + 4;
+}
+
+int ws_conn_send(struct ws_conn *c, int op, const uint8_t *data, size_t len, size_t limit)
+{
+	uint8_t hdr[WS_FRAME_HEADER_MAX], m[4];
+	uint32_t mask;
+	size_t h, start;
+	int ret;
+
+	if (ws_conn_pending(c) + len > limit)
+		return -ENOBUFS;
 	mask = next_mask(c);
 	memcpy(m, &mask, 4);
-	memcpy(hdr + h, m, 4);
-	h += 4;
+	h = ws_frame_header(hdr, op, len, m);
 	ret = queue_bytes(c, hdr, h);
 	if (ret)
 		return ret;

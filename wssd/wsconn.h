@@ -78,6 +78,11 @@ int ws_conn_io(struct ws_conn *c, short revents, ws_data_fn fn, void *ctx);
 /* Writes what is queued, as far as the socket takes it. */
 int ws_conn_flush(struct ws_conn *c);
 
+/* A client frame's header: FIN, opcode, the masked length, the mask. */
+#define WS_FRAME_HEADER_MAX 14
+size_t ws_frame_header(uint8_t hdr[WS_FRAME_HEADER_MAX], int op, size_t len,
+		       const uint8_t mask[4]);
+
 /* Queues one message (single frame) of opcode op; -ENOBUFS over limit bytes queued. */
 int ws_conn_send(struct ws_conn *c, int op, const uint8_t *data, size_t len, size_t limit);
 

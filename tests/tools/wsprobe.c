@@ -39,6 +39,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "wssd/wsconn.h"
+
 #define MAGIC "\x2f\xac\xed\x77"
 
 static int fd = -1;
@@ -104,26 +106,15 @@ static void get_exact(void *buf, size_t len)
 
 static void send_frame(int opcode, const uint8_t *data, size_t len)
 {
-	uint8_t hdr[14], mask[4];
+	uint8_t hdr[WS_FRAME_HEADER_MAX], mask[4];
 	uint8_t *buf = malloc(len + 1);
-	size_t h = 0;
+	size_t h;
 
 	if (!buf)
 		die("out of memory");
-	hdr[h++] = (uint8_t)(0x80 | opcode);
-	if (len < 126) {
-		hdr[h++] = (uint8_t)(0x80 | len);
-	} else if (len < 65536) {
-		hdr[h++] = 0x80 | 126;
-		hdr[h++] = (uint8_t)(len >> 8);
-		hdr[h++] = (uint8_t)len;
-	} else {
-		hdr[h++] = 0x80 | 127;
-		for (int i = 7; i >= 0; i--)
-			hdr[h++] = (uint8_t)((uint64_t)len >> (8 * i));
-	}
 	for (int i = 0; i < 4; i++)
-		hdr[h++] = mask[i] = rnd();
+		mask[i] = rnd();
+	h = ws_frame_header(hdr, opcode, len, mask);
 	for (size_t i = 0; i < len; i++)
 		buf[i] = data[i] ^ mask[i & 3];
 	put_raw(hdr, h);
