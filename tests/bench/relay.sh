@@ -42,30 +42,10 @@ ADMIN=http://127.0.0.1:9180/metrics
 ns_create "$GW"
 ns_create "$CL"
 ns_link "$GW" 198.18.0.1 "$CL" 198.18.0.2
-mkdir -p "$TEST_TMP/state"
 
-cat >"$TEST_TMP/wssd.conf" <<CONF
-[gateway]
-create = no
-state_dir = $TEST_TMP/state
-wg_port = 51820
-
-[websocket]
-listen = 198.18.0.1:8443
-max_sessions = 20000
-max_sessions_per_ip = 20000
-idle_timeout = 3600
-
-[capture]
-enabled = off
-
-[store]
-path = $TEST_TMP/state/wssd.db
-
-[admin]
-listen = 127.0.0.1:9180
-socket = $TEST_TMP/ctl.sock
-CONF
+wssd_conf "$TEST_TMP/wssd.conf" websocket.listen=198.18.0.1:8443 \
+	websocket.max_sessions=20000 websocket.max_sessions_per_ip=20000 \
+	websocket.idle_timeout=3600
 
 WSSD_PID=
 start_wssd() {

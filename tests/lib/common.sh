@@ -77,3 +77,31 @@ need_net_tests() {
 metric() {
 	curl -fsS "$1" | awk -v want="$2" '$1 == want { print $2; found = 1 } END { if (!found) print 0 }'
 }
+
+# wssd_conf FILE [SECTION.KEY=VALUE ...]: a wssd configuration for a test:
+# state, database and control socket under $TEST_TMP, no capture, admin on
+# 127.0.0.1:9180 (of the namespace wssd runs in), then each key given.
+wssd_conf() {
+	_conf=$1
+	shift
+	mkdir -p "$TEST_TMP/state"
+	cat >"$_conf" <<CONF
+[gateway]
+create = no
+state_dir = $TEST_TMP/state
+
+[capture]
+enabled = off
+
+[store]
+path = $TEST_TMP/state/wssd.db
+
+[admin]
+listen = 127.0.0.1:9180
+socket = $TEST_TMP/ctl.sock
+CONF
+	for _kv in "$@"; do
+		_key=${_kv%%=*}
+		printf '\n[%s]\n%s = %s\n' "${_key%%.*}" "${_key#*.}" "${_kv#*=}" >>"$_conf"
+	done
+}

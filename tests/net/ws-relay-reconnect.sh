@@ -27,26 +27,7 @@ wg_setup "$CL" "$WG_CL" "$TEST_TMP/cl.key" 51821 198.19.0.2/24
 ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/cl.pub")" allowed-ips 198.19.0.2/32 ||
 	fail "gateway peer"
 
-mkdir -p "$TEST_TMP/state"
-cat >"$TEST_TMP/wssd.conf" <<CONF
-[gateway]
-create = no
-state_dir = $TEST_TMP/state
-wg_port = 51820
-
-[websocket]
-listen = 198.18.0.1:8443
-
-[capture]
-enabled = off
-
-[store]
-path = $TEST_TMP/state/wssd.db
-
-[admin]
-listen = 127.0.0.1:9180
-socket = $TEST_TMP/ctl.sock
-CONF
+wssd_conf "$TEST_TMP/wssd.conf" websocket.listen=198.18.0.1:8443
 
 WSSD_PID=
 start_wssd() {

@@ -28,28 +28,8 @@ make_cert other IP:198.18.0.1
 # A second address of the gateway's that its certificate does not name.
 ns_addr "$GW" "$NS_LINK_A" 198.18.0.9
 
-cat >"$TEST_TMP/wssd.conf" <<CONF
-[gateway]
-create = no
-state_dir = $TEST_TMP/state
-wg_port = 51820
-
-[websocket]
-listen = 198.18.0.1:8443, 198.18.0.9:8443
-cert = $TEST_TMP/gw.pem
-key = $TEST_TMP/gw.key
-
-[capture]
-enabled = off
-
-[store]
-path = $TEST_TMP/wssd.db
-
-[admin]
-listen = 127.0.0.1:9180
-socket = $TEST_TMP/ctl.sock
-CONF
-mkdir -p "$TEST_TMP/state"
+wssd_conf "$TEST_TMP/wssd.conf" "websocket.listen=198.18.0.1:8443, 198.18.0.9:8443" \
+	websocket.cert="$TEST_TMP/gw.pem" websocket.key="$TEST_TMP/gw.key"
 ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 at_exit "kill $SPAWN_PID"
 wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"

@@ -36,29 +36,8 @@ wg_setup "$CL" "$WG_CL" "$TEST_TMP/cl.key" 51821 198.19.0.2/24
 ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/cl.pub")" allowed-ips 198.19.0.2/32 ||
 	fail "gateway peer"
 
-mkdir -p "$TEST_TMP/state"
-cat >"$TEST_TMP/wssd.conf" <<CONF
-[gateway]
-interface = $WG_GW
-backend = uapi
-create = no
-state_dir = $TEST_TMP/state
-wg_address = 127.0.0.1
-wg_port = 51820
-
-[websocket]
-listen = 198.18.0.1:8443
-
-[capture]
-enabled = off
-
-[store]
-path = $TEST_TMP/state/wssd.db
-
-[admin]
-listen = 127.0.0.1:9180
-socket = $TEST_TMP/ctl.sock
-CONF
+wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
+	websocket.listen=198.18.0.1:8443
 
 ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 WSSD_PID=$SPAWN_PID

@@ -33,27 +33,9 @@ ws_net() {
 # ws_conf [LINES...]: a config with the listeners above; extra lines
 # ("section.key = value") are appended as -s overrides by wssd_start.
 ws_conf() {
-	mkdir -p "$TEST_TMP/state"
-	cat >"$TEST_TMP/wssd.conf" <<CONF
-[gateway]
-state_dir = $TEST_TMP/state
-wg_address = 127.0.0.1
-wg_port = 51820
-
-[websocket]
-listen = 198.18.0.1:8443, [fd00:5353::1]:8443
-plain_listen = 198.18.0.1:8080
-
-[capture]
-enabled = off
-
-[store]
-path = $TEST_TMP/state/wssd.db
-
-[admin]
-listen = 127.0.0.1:9180
-socket = $TEST_TMP/ctl.sock
-CONF
+	wssd_conf "$TEST_TMP/wssd.conf" \
+		"websocket.listen=198.18.0.1:8443, [fd00:5353::1]:8443" \
+		websocket.plain_listen=198.18.0.1:8080
 }
 
 # wssd_start [-s key=value ...]: starts wssd in $GW; WSSD_PID is wssd's own
