@@ -23,18 +23,7 @@ WG_GW="wg${TEST_ID}g"
 WG_CL="wg${TEST_ID}c"
 ADMIN=http://127.0.0.1:9180/metrics
 
-ns_create "$GW"
-ns_create "$CL"
-ns_link "$GW" 198.18.0.1 "$CL" 198.18.0.2
-
-wg_keypair gw
-wg_keypair cl
-wg_go_start "$GW" "$WG_GW"
-wg_go_start "$CL" "$WG_CL"
-wg_setup "$GW" "$WG_GW" "$TEST_TMP/gw.key" 51820 198.19.0.1/24
-wg_setup "$CL" "$WG_CL" "$TEST_TMP/cl.key" 51821 198.19.0.2/24
-ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/cl.pub")" allowed-ips 198.19.0.2/32 ||
-	fail "gateway peer"
+wg_gateway_pair "$GW" "$CL" "$WG_GW" "$WG_CL"
 
 wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
 	websocket.listen=198.18.0.1:8443
