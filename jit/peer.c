@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +97,26 @@ void allowedip_format(const struct wg_allowedip *ip, char *buf, size_t size)
 	inet_ntop(ip->family, ip->family == AF_INET ? (const void *)&ip->ip4 : (const void *)&ip->ip6,
 		  addr, sizeof(addr));
 	snprintf(buf, size, "%s/%u", addr, ip->cidr);
+}
+
+void endpoint_format(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	buf[0] = '\0';
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(buf, size, "%s:%u", addr, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		if (sin6->sin6_scope_id)
+			snprintf(buf, size, "[%s%%%" PRIu32 "]:%u", addr, sin6->sin6_scope_id,
+				 ntohs(sin6->sin6_port));
+		else
+			snprintf(buf, size, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+	}
 }

@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,9 @@ int allowedip_parse(const char *text, struct wg_allowedip *out);
 /* Writes "ADDR/CIDR"; buf of at least ALLOWEDIP_STRLEN. */
 #define ALLOWEDIP_STRLEN 64
 void allowedip_format(const struct wg_allowedip *ip, char *buf, size_t size);
+
+/* Writes "ADDR:PORT" or "[V6%SCOPE]:PORT"; "" for no address (family 0). */
+#define ENDPOINT_STRLEN (INET6_ADDRSTRLEN + 24)
+void endpoint_format(const struct sockaddr_storage *ss, char *buf, size_t size);
 
 #endif

@@ -1,6 +1,5 @@
 #include "jit/provision.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -65,24 +64,6 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	buf[0] = '\0';
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, size, "%s:%u", addr, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(buf, size, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	}
-}
-
 static void install(struct provision *p, const struct job *job, const struct jit_peer *peer,
 		    struct provision_result *r)
 {
@@ -103,7 +84,7 @@ static void install(struct provision *p, const struct job *job, const struct jit
 	}
 	r->outcome = PROVISION_INSTALLED;
 	memcpy(row.public_key, job->key, WG_KEY_LEN);
-	format_endpoint(&job->endpoint, row.endpoint, sizeof(row.endpoint));
+	endpoint_format(&job->endpoint, row.endpoint, sizeof(row.endpoint));
 	row.via = job->via;
 	row.installed_at = row.last_seen = (int64_t)time(NULL);
 	store_installed_put(p->o.lookup.store, &row);

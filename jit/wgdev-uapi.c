@@ -75,31 +75,10 @@ static void sb_free(struct sbuf *sb)
 	memset(sb, 0, sizeof(*sb));
 }
 
-static void format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t size)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(buf, size, "%s:%u", addr, ntohs(sin->sin_port));
-	} else {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		if (sin6->sin6_scope_id)
-			snprintf(buf, size, "[%s%%%" PRIu32 "]:%u", addr, sin6->sin6_scope_id,
-				 ntohs(sin6->sin6_port));
-		else
-			snprintf(buf, size, "[%s]:%u", addr, ntohs(sin6->sin6_port));
-	}
-}
-
 int uapi_format_set(const struct wgdev_set *set, char **out, size_t *len)
 {
 	struct sbuf sb = { 0 };
-	char hex[WG_KEY_HEX_LEN], ep[INET6_ADDRSTRLEN + 32], ip[ALLOWEDIP_STRLEN];
+	char hex[WG_KEY_HEX_LEN], ep[ENDPOINT_STRLEN], ip[ALLOWEDIP_STRLEN];
 
 	sb_printf(&sb, "set=1\n");
 	if (set->flags & WGDEV_SET_PRIVATE_KEY) {
@@ -126,7 +105,7 @@ int uapi_format_set(const struct wgdev_set *set, char **out, size_t *len)
 				sb.err = sb.err ? sb.err : -EAFNOSUPPORT;
 				break;
 			}
-			format_endpoint(&p->endpoint, ep, sizeof(ep));
+			endpoint_format(&p->endpoint, ep, sizeof(ep));
 			sb_printf(&sb, "endpoint=%s\n", ep);
 		}
 		if (p->flags & WGDEV_PEER_HAS_KEEPALIVE)

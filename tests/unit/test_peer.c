@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include <cmocka.h>
 
@@ -65,6 +66,32 @@ static void test_allowedip(void **state)
 	assert_int_equal(allowedip_parse("", &ip), -EINVAL);
 }
 
+static void test_endpoint_format(void **state)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char buf[ENDPOINT_STRLEN];
+
+	(void)state;
+	endpoint_format(&ss, buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(51820);
+	inet_pton(AF_INET, "198.18.0.1", &sin->sin_addr);
+	endpoint_format(&ss, buf, sizeof(buf));
+	assert_string_equal(buf, "198.18.0.1:51820");
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(443);
+	inet_pton(AF_INET6, "fe80::1", &sin6->sin6_addr);
+	endpoint_format(&ss, buf, sizeof(buf));
+	assert_string_equal(buf, "[fe80::1]:443");
+	sin6->sin6_scope_id = 3;
+	endpoint_format(&ss, buf, sizeof(buf));
+	assert_string_equal(buf, "[fe80::1%3]:443");
+}
+
 static void test_peer_copy(void **state)
 {
 	struct jit_peer a = { 0 }, b;
@@ -90,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_codecs),
 		cmocka_unit_test(test_allowedip),
+		cmocka_unit_test(test_endpoint_format),
 		cmocka_unit_test(test_peer_copy),
 	};
 
