@@ -457,9 +457,13 @@ int wgnl_dump_feed(struct wgnl_dump *d, const void *buf, size_t len, uint32_t se
 
 	if (len < sizeof(*nlh))
 		return -EBADMSG;
-	/* mnl_nlmsg_ok takes a length of 2 GiB or more for a negative one */
+	/*
+	 * mnl_nlmsg_ok takes a length of 2 GiB or more for a negative one, and
+	 * libmnl walks attributes up to the aligned end of a message, so an
+	 * unaligned last message must not end the receive.
+	 */
 	while (left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
-	       nlh->nlmsg_len <= (uint32_t)left) {
+	       nlh->nlmsg_len <= (uint32_t)left && MNL_ALIGN(nlh->nlmsg_len) <= (uint32_t)left) {
 		struct parse_ctx c = { .d = d };
 
 		if (!mnl_nlmsg_portid_ok(nlh, portid) || !mnl_nlmsg_seq_ok(nlh, seq))

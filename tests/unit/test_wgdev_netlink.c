@@ -707,6 +707,28 @@ static void test_dump_errors(void **state)
 	wgnl_dump_init(&d);
 	assert_int_equal(wgnl_dump_feed(&d, buf, 3, 0, 0), -EBADMSG);
 	wgnl_dump_free(&d);
+
+	/*
+	 * A receive that ends 3 bytes into the padding of its last message,
+	 * whose last attribute (a key) needs those bytes: libmnl walks to the
+	 * aligned end, so the key must not be read at all. Found by
+	 * fuzz_netlink as a heap overread; the exact-size copy lets ASan see it.
+	 */
+	nlh = dump_msg(buf, 0);
+	fill_key(key, 3);
+	mnl_attr_put(nlh, WGDEVICE_A_PUBLIC_KEY, WG_KEY_LEN, key);
+	len = nlh->nlmsg_len - 3;
+	nlh->nlmsg_len = (uint32_t)len;
+	char *exact = malloc(len);
+
+	assert_non_null(exact);
+	memcpy(exact, buf, len);
+	wgnl_dump_init(&d);
+	assert_int_equal(wgnl_dump_feed(&d, exact, len, 0, 0), -EBADMSG);
+	memset(key, 0, sizeof(key));
+	assert_memory_equal(d.st.dev.public_key, key, WG_KEY_LEN);
+	wgnl_dump_free(&d);
+	free(exact);
 }
 
 int main(void)
