@@ -10,6 +10,7 @@
 enum peer_state { PEER_UNKNOWN, PEER_PENDING, PEER_INSTALLED };
 
 struct peer_entry {
+	uint64_t last_active;	/* admit.clock at its newest initiation */
 	uint8_t newest_timestamp[WG_TIMESTAMP_LEN];
 	uint8_t has_timestamp;
 	uint8_t state;		/* enum peer_state */
@@ -19,10 +20,66 @@ struct admit {
 	struct noise_responder *noise;
 	struct provision *prov;
 	struct keymap peers;	/* authenticated keys only */
+	uint64_t clock;		/* counts authenticated initiations */
+	size_t max_remembered;
 	struct admit_stats stats;
 };
 
-int admit_new(struct admit **out, struct noise_responder *noise, struct provision *prov)
+static bool idle_since(void *ctx, const uint8_t key[WG_KEY_LEN], void *value)
+{
+	const uint64_t *cutoff = ctx;
+	const struct peer_entry *e = value;
+
+	(void)key;
+	return e->state == PEER_UNKNOWN && e->last_active < *cutoff;
+}
+
+/*
+ * At most max/2 + 1 remembered keys were active in the last max/2 clock
+ * ticks, so a sweep forgets at least half of them: its cost is spread over
+ * the max/2 keys that must arrive before the next one.
+ */
+static void forget_idle(struct admit *a)
+{
+	uint64_t keep = a->max_remembered / 2, cutoff;
+	size_t n;
+
+	if (a->stats.remembered <= a->max_remembered)
+		return;
+	cutoff = a->clock > keep ? a->clock - keep : 0;
+	n = keymap_remove_if(&a->peers, idle_since, &cutoff);
+	a->stats.remembered -= n;
+	a->stats.forgotten += n;
+}
+
+static void set_state(struct admit *a, struct peer_entry *e, enum peer_state state)
+{
+	if (e->state == PEER_UNKNOWN)
+		a->stats.remembered--;
+	e->state = state;
+	if (state == PEER_UNKNOWN) {
+		a->stats.remembered++;
+		forget_idle(a);
+	}
+}
+
+/* A new entry is remembered; the sweep never takes it (it is the newest). */
+static struct peer_entry *upsert(struct admit *a, const uint8_t key[WG_KEY_LEN])
+{
+	struct peer_entry *e;
+	int created;
+
+	e = keymap_upsert(&a->peers, key, &created);
+	if (e && created) {
+		e->last_active = a->clock;
+		a->stats.remembered++;
+		forget_idle(a);
+	}
+	return e;
+}
+
+int admit_new(struct admit **out, struct noise_responder *noise, struct provision *prov,
+	      size_t max_remembered)
 {
 	struct admit *a = calloc(1, sizeof(*a));
 	int ret;
@@ -36,6 +93,7 @@ int admit_new(struct admit **out, struct noise_responder *noise, struct provisio
 	}
 	a->noise = noise;
 	a->prov = prov;
+	a->max_remembered = max_remembered ? max_remembered : ADMIT_REMEMBERED_DEFAULT;
 	*out = a;
 	return 0;
 }
@@ -56,7 +114,7 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 	enum noise_result nr;
 	struct peer_entry *e;
 	bool replay;
-	int created, ret;
+	int ret;
 
 	nr = noise_unwrap(a->noise, msg, len, key, timestamp);
 	if (nr != NOISE_OK) {
@@ -64,11 +122,13 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 		*reason = noise_result_name(nr);
 		return ADMIT_DROP;
 	}
-	e = keymap_upsert(&a->peers, key, &created);
+	a->clock++;
+	e = upsert(a, key);
 	if (!e) {
 		*reason = "no_memory";
 		return ADMIT_DROP;
 	}
+	e->last_active = a->clock;
 	replay = e->has_timestamp &&
 		 noise_timestamp_cmp(timestamp, e->newest_timestamp) <= 0;
 	if (replay) {
@@ -100,7 +160,7 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 	}
 	a->stats.jobs++;
 	a->stats.held++;
-	e->state = PEER_PENDING;
+	set_state(a, e, PEER_PENDING);
 	return ADMIT_HOLD;
 }
 
@@ -109,24 +169,23 @@ void admit_job_done(struct admit *a, const struct provision_result *result)
 	struct peer_entry *e = keymap_get(&a->peers, result->key);
 
 	if (e)
-		e->state = result->outcome == PROVISION_INSTALLED ? PEER_INSTALLED : PEER_UNKNOWN;
+		set_state(a, e, result->outcome == PROVISION_INSTALLED ? PEER_INSTALLED : PEER_UNKNOWN);
 }
 
 int admit_set_installed(struct admit *a, const uint8_t key[WG_KEY_LEN], bool installed)
 {
 	struct peer_entry *e;
-	int created;
 
 	if (!installed) {
 		e = keymap_get(&a->peers, key);
 		if (e)
-			e->state = PEER_UNKNOWN;
+			set_state(a, e, PEER_UNKNOWN);
 		return 0;
 	}
-	e = keymap_upsert(&a->peers, key, &created);
+	e = upsert(a, key);
 	if (!e)
 		return -ENOMEM;
-	e->state = PEER_INSTALLED;
+	set_state(a, e, PEER_INSTALLED);
 	return 0;
 }
 
@@ -140,4 +199,5 @@ bool admit_is_installed(const struct admit *a, const uint8_t key[WG_KEY_LEN])
 void admit_stats(const struct admit *a, struct admit_stats *out)
 {
 	*out = a->stats;
+	out->keys = a->peers.count;
 }

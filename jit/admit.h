@@ -24,7 +24,19 @@ enum admit_verdict { ADMIT_FORWARD, ADMIT_HOLD, ADMIT_DROP };
 
 struct admit;
 
-int admit_new(struct admit **out, struct noise_responder *noise, struct provision *prov);
+/*
+ * Keys that are neither installed nor being provisioned are remembered
+ * only for the replay rule. Anyone who knows the gateway's public key can
+ * make initiations from any number of keys, so at most max_remembered of
+ * them are kept: past that, those idle longest are forgotten (a replay of a
+ * forgotten key's initiation starts a look-up again, which the cache and
+ * the rate limits answer). Installed and pending keys are never forgotten.
+ * max_remembered 0 means ADMIT_REMEMBERED_DEFAULT.
+ */
+#define ADMIT_REMEMBERED_DEFAULT 65536
+
+int admit_new(struct admit **out, struct noise_responder *noise, struct provision *prov,
+	      size_t max_remembered);
 void admit_free(struct admit *a);
 
 /*
@@ -46,6 +58,8 @@ bool admit_is_installed(const struct admit *a, const uint8_t key[WG_KEY_LEN]);
 struct admit_stats {
 	uint64_t forwarded, held, replays, busy, jobs;
 	uint64_t unwrap_failures;
+	uint64_t forgotten;
+	size_t keys, remembered;	/* now: all keys known, and those only remembered */
 };
 void admit_stats(const struct admit *a, struct admit_stats *out);
 

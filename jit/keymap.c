@@ -120,16 +120,35 @@ void *keymap_upsert(struct keymap *m, const uint8_t key[WG_KEY_LEN], int *create
 	return SLOT_VALUE(m, i);
 }
 
+static void remove_slot(struct keymap *m, size_t i)
+{
+	SLOT_STATE(m, i) = SLOT_TOMBSTONE;
+	m->count--;
+	m->tombstones++;
+}
+
 int keymap_remove(struct keymap *m, const uint8_t key[WG_KEY_LEN])
 {
 	size_t i = find(m, key);
 
 	if (i == SIZE_MAX)
 		return -ENOENT;
-	SLOT_STATE(m, i) = SLOT_TOMBSTONE;
-	m->count--;
-	m->tombstones++;
+	remove_slot(m, i);
 	return 0;
+}
+
+size_t keymap_remove_if(struct keymap *m,
+			bool (*fn)(void *ctx, const uint8_t key[WG_KEY_LEN], void *value), void *ctx)
+{
+	size_t removed = 0;
+
+	for (size_t i = 0; i < m->cap; i++) {
+		if (SLOT_STATE(m, i) == SLOT_USED && fn(ctx, SLOT_KEY(m, i), SLOT_VALUE(m, i))) {
+			remove_slot(m, i);
+			removed++;
+		}
+	}
+	return removed;
 }
 
 void keymap_foreach(const struct keymap *m,

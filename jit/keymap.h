@@ -1,6 +1,7 @@
 #ifndef JIT_KEYMAP_H
 #define JIT_KEYMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ void *keymap_upsert(struct keymap *m, const uint8_t key[WG_KEY_LEN], int *create
 
 /* 0, or -ENOENT. */
 int keymap_remove(struct keymap *m, const uint8_t key[WG_KEY_LEN]);
+
+/* Removes every entry fn says to; returns how many. */
+size_t keymap_remove_if(struct keymap *m,
+			bool (*fn)(void *ctx, const uint8_t key[WG_KEY_LEN], void *value), void *ctx);
 
 /* Calls fn for every entry; fn may not insert or remove. */
 void keymap_foreach(const struct keymap *m,

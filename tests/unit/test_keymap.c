@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,10 +84,47 @@ static void test_insert_get_remove(void **state)
 	keymap_free(&m);
 }
 
+static bool is_multiple_of_three(void *ctx, const uint8_t key[WG_KEY_LEN], void *value)
+{
+	uint32_t i;
+
+	(void)ctx;
+	(void)value;
+	memcpy(&i, key, sizeof(i));
+	return i % 3 == 0;
+}
+
+static void test_remove_if(void **state)
+{
+	struct keymap m;
+	uint8_t key[WG_KEY_LEN];
+	int created;
+
+	(void)state;
+	assert_int_equal(keymap_init(&m, sizeof(uint64_t)), 0);
+	assert_int_equal(keymap_remove_if(&m, is_multiple_of_three, NULL), 0);
+	for (uint32_t i = 0; i < 3000; i++) {
+		make_key(key, i);
+		assert_non_null(keymap_upsert(&m, key, &created));
+	}
+	assert_int_equal(keymap_remove_if(&m, is_multiple_of_three, NULL), 1000);
+	assert_int_equal(m.count, 2000);
+	for (uint32_t i = 0; i < 3000; i++) {
+		make_key(key, i);
+		if (i % 3)
+			assert_non_null(keymap_get(&m, key));
+		else
+			assert_null(keymap_get(&m, key));
+	}
+	assert_int_equal(keymap_remove_if(&m, is_multiple_of_three, NULL), 0);
+	keymap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_get_remove),
+		cmocka_unit_test(test_remove_if),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,7 @@
 #include "jit/wgdev.h"
 #include "tests/unit/noise_vectors.h"
 #include "tests/unit/test_control_server.h"
+#include "tests/tools/noise-initiator.h"
 
 static char ifname[16];
 static pid_t wg_pid;
@@ -265,7 +266,7 @@ static void test_admit_replay(void **state)
 	noise_vector_load(&noise_vectors[0], gw, client, ts, first);
 	noise_vector_load(&noise_vectors[1], gw, client, ts, second);
 	assert_int_equal(noise_responder_new(&noise, gw), 0);
-	assert_int_equal(admit_new(&g, noise, p), 0);
+	assert_int_equal(admit_new(&g, noise, p, 0), 0);
 
 	/* Not in the registry: one job, refused; a replay of it starts none. */
 	assert_int_equal(admit_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
@@ -313,6 +314,93 @@ static void test_admit_replay(void **state)
 	control_close(c);
 }
 
+/* Admits a fresh initiation from priv and waits for its job, if one starts. */
+static enum admit_verdict admit_fresh(struct admit *g, struct provision *p,
+				      const uint8_t gw_pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN],
+				      uint32_t n, uint8_t msg[WG_INITIATION_LEN])
+{
+	uint8_t e[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN], key[WG_KEY_LEN];
+	struct collected got = { 0 };
+	const char *reason = NULL;
+	enum admit_verdict v;
+
+	randombytes_buf(e, sizeof(e));
+	noise_initiator_tai64n(ts, 1764000000 + n, 0);
+	assert_int_equal(noise_initiator_build(msg, gw_pub, priv, e, n, ts), 0);
+	v = admit_initiation(g, msg, WG_INITIATION_LEN, NULL, STORE_VIA_WS, key, &reason);
+	if (v == ADMIT_HOLD) {
+		wait_results(p, &got, 1);
+		admit_job_done(g, &got.r[0]);
+	}
+	return v;
+}
+
+/*
+ * Keys nobody knows are remembered for the replay rule up to a bound; the
+ * longest idle are forgotten first, installed keys never.
+ */
+static void test_admit_forgets_idle_keys(void **state)
+{
+	enum { MAX = 8, FLOOD = 40 };
+	uint8_t gw[WG_KEY_LEN], gw_pub[WG_KEY_LEN], installed_priv[WG_KEY_LEN];
+	uint8_t installed_pub[WG_KEY_LEN], installed_msg[WG_INITIATION_LEN];
+	uint8_t priv[FLOOD][WG_KEY_LEN], msg[FLOOD][WG_INITIATION_LEN], key[WG_KEY_LEN];
+	struct noise_responder *noise = NULL;
+	struct control *c = local_control();
+	struct provision *p = new_provision(c, 2, 16);
+	struct admit_stats st;
+	struct admit *g = NULL;
+	const char *reason = NULL;
+
+	(void)state;
+	randombytes_buf(gw, sizeof(gw));
+	assert_int_equal(noise_responder_new(&noise, gw), 0);
+	noise_responder_public_key(noise, gw_pub);
+	assert_int_equal(admit_new(&g, noise, p, MAX), 0);
+
+	randombytes_buf(installed_priv, sizeof(installed_priv));
+	crypto_scalarmult_base(installed_pub, installed_priv);
+	registry_add(installed_pub, "198.18.79.2/32");
+	assert_int_equal(admit_fresh(g, p, gw_pub, installed_priv, 0, installed_msg), ADMIT_HOLD);
+	assert_true(admit_is_installed(g, installed_pub));
+
+	for (uint32_t i = 0; i < FLOOD; i++) {
+		randombytes_buf(priv[i], WG_KEY_LEN);
+		assert_int_equal(admit_fresh(g, p, gw_pub, priv[i], i, msg[i]), ADMIT_HOLD);
+		admit_stats(g, &st);
+		assert_true(st.remembered <= MAX);
+		assert_int_equal(st.keys, st.remembered + 1);
+	}
+	admit_stats(g, &st);
+	assert_true(st.forgotten >= FLOOD - MAX);
+	assert_int_equal(st.forgotten + st.remembered, FLOOD);
+
+	/* the newest is remembered: its replay starts nothing */
+	assert_int_equal(admit_initiation(g, msg[FLOOD - 1], WG_INITIATION_LEN, NULL, STORE_VIA_WS,
+					  key, &reason), ADMIT_DROP);
+	assert_string_equal(reason, "replay");
+	/* the installed key outlived every sweep */
+	assert_true(admit_is_installed(g, installed_pub));
+	assert_int_equal(admit_initiation(g, installed_msg, WG_INITIATION_LEN, NULL, STORE_VIA_WS,
+					  key, &reason), ADMIT_FORWARD);
+	/* the oldest was forgotten: its replay is a first sight again */
+	admit_stats(g, &st);
+	uint64_t jobs = st.jobs;
+	struct collected got = { 0 };
+
+	assert_int_equal(admit_initiation(g, msg[0], WG_INITIATION_LEN, NULL, STORE_VIA_WS, key,
+					  &reason), ADMIT_HOLD);
+	wait_results(p, &got, 1);
+	admit_job_done(g, &got.r[0]);
+	admit_stats(g, &st);
+	assert_int_equal(st.jobs, jobs + 1);
+
+	admit_free(g);
+	noise_responder_free(noise);
+	provision_free(p);
+	control_close(c);
+}
+
 static int start_device(void)
 {
 	char sock[128], err[256], path[128];
@@ -348,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_single_flight),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_admit_replay),
+		cmocka_unit_test(test_admit_forgets_idle_keys),
 	};
 	char cmd[128];
 	int ret;
