@@ -21,15 +21,16 @@ check "wss:// IPv4, text" probe --tls 198.18.0.1 8443 $STEPS
 check "wss:// IPv6, text" probe --tls fd00:5353::1 8443 $STEPS
 check "wss://, wswg-binary" probe --tls --subproto wswg-binary 198.18.0.1 8443 $STEPS
 check "plain ws://, wswg-binary" probe --subproto wswg-binary 198.18.0.1 8080 $STEPS
+check "permessage-deflate offered, declined" probe --tls --deflate 198.18.0.1 8443 $STEPS
 check "any request path" probe --tls --path '/some/path?x=1' 198.18.0.1 8443 magic echo 100 2
 
-# 5 sessions of 3+4+4+20+8+1+2+1 records, one more of 2.
-check "records counted in" metric_is 'wssd_records_total{dir="in"}' $((5 * 43 + 2))
-check "records counted out" metric_is 'wssd_records_total{dir="out"}' $((5 * 43 + 2))
-check "keepalives counted, not relayed" metric_is wssd_keepalives_total 15
+# 6 sessions of 3+4+4+20+8+1+2+1 records, one more of 2.
+check "records counted in" metric_is 'wssd_records_total{dir="in"}' $((6 * 43 + 2))
+check "records counted out" metric_is 'wssd_records_total{dir="out"}' $((6 * 43 + 2))
+check "keepalives counted, not relayed" metric_is wssd_keepalives_total 18
 bytes=$((148 * 3 + 1400 * 4 + 1000 * 4 + 92 * 20 + 1400 * 8 + 1 + 8000 * 2 + 32))
-check "bytes counted" metric_is 'wssd_bytes_total{dir="out"}' $((5 * bytes + 200))
-check "sessions counted" metric_is wssd_sessions_total 6
+check "bytes counted" metric_is 'wssd_bytes_total{dir="out"}' $((6 * bytes + 200))
+check "sessions counted" metric_is wssd_sessions_total 7
 check "no protocol errors" metric_is 'wssd_protocol_errors_total{reason="bad_magic"}' 0
 check "certificate expiry exported" metric_at_least wssd_tls_cert_expiry_seconds 86400
 

@@ -5,8 +5,8 @@
  * stands in for the WireGuard port.
  *
  *   wsprobe udp-echo HOST PORT
- *   wsprobe [--tls] [--subproto NAME] [--path P] [--bind ADDR] [--rcvbuf BYTES]
- *           [--save-cert FILE]
+ *   wsprobe [--tls] [--subproto NAME] [--deflate] [--path P] [--bind ADDR]
+ *           [--rcvbuf BYTES] [--save-cert FILE]
  *           HOST PORT STEP...
  *
  * Steps: magic, text HEX, bin HEX, keepalive, echo LEN COUNT, echo-split LEN
@@ -18,9 +18,13 @@
  * Instead of steps: garbage (not TLS: send junk, wait for the close) or
  * expect-refused (the upgrade must not be answered with 101).
  *
+ * --deflate offers permessage-deflate, as some flyctl versions do, and fails
+ * unless the server declines it (the probe's frames are never compressed).
+ *
  * Exits 0 when every step did what it expects, 1 otherwise, with a line
  * on stderr saying which step failed.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -218,7 +222,7 @@ static void tls_start(const char *host, const char *save_cert)
 }
 
 /* Returns the HTTP status of the upgrade answer (0 when the server closed). */
-static int upgrade(const char *host, const char *path, const char *subproto)
+static int upgrade(const char *host, const char *path, const char *subproto, bool deflate)
 {
 	char req[1024], resp[4096];
 	size_t have = 0;
@@ -227,9 +231,11 @@ static int upgrade(const char *host, const char *path, const char *subproto)
 	snprintf(req, sizeof(req),
 		 "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-		 "%s%s%sOrigin: https://%s/\r\n\r\n",
+		 "%s%s%s%sOrigin: https://%s/\r\n\r\n",
 		 path, host, subproto ? "Sec-WebSocket-Protocol: " : "", subproto ? subproto : "",
-		 subproto ? "\r\n" : "", host);
+		 subproto ? "\r\n" : "",
+		 deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "",
+		 host);
 	put_raw(req, strlen(req));
 	while (have < sizeof(resp) - 1) {
 		size_t n = get_some(resp + have, 1);
@@ -242,6 +248,8 @@ static int upgrade(const char *host, const char *path, const char *subproto)
 			break;
 	}
 	sscanf(resp, "HTTP/1.1 %d", &status);
+	if (deflate && strcasestr(resp, "\nSec-WebSocket-Extensions:"))
+		die("the server accepted an extension");
 	return status;
 }
 
@@ -370,7 +378,7 @@ static bool exists(const char *path)
 int main(int argc, char **argv)
 {
 	const char *subproto = NULL, *path = "/", *save_cert = NULL, *bind_addr = NULL;
-	bool tls = false;
+	bool tls = false, deflate = false;
 	int i = 1, status;
 	static uint8_t buf[70000];
 
@@ -381,6 +389,8 @@ int main(int argc, char **argv)
 			tls = true;
 		else if (!strcmp(argv[i], "--subproto") && i + 1 < argc)
 			subproto = argv[++i];
+		else if (!strcmp(argv[i], "--deflate"))
+			deflate = true;
 		else if (!strcmp(argv[i], "--path") && i + 1 < argc)
 			path = argv[++i];
 		else if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
@@ -394,7 +404,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - i < 3) {
 		fprintf(stderr, "usage: wsprobe udp-echo HOST PORT\n"
-				"       wsprobe [--tls] [--subproto P] [--path P] [--save-cert F] "
+				"       wsprobe [--tls] [--subproto P] [--deflate] [--path P] [--save-cert F] "
 				"HOST PORT STEP...\n");
 		return 2;
 	}
@@ -414,7 +424,7 @@ int main(int argc, char **argv)
 	if (tls)
 		tls_start(argv[i], save_cert);
 	step = "upgrade";
-	status = upgrade(argv[i], path, subproto);
+	status = upgrade(argv[i], path, subproto, deflate);
 	if (!strcmp(argv[i + 2], "expect-refused")) {
 		if (status == 101)
 			die("upgrade accepted, expected a refusal");
