@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
+#include <uv.h>
 
 #include "transport/session.h"
 #include "transport/transport.h"
@@ -29,6 +30,8 @@ struct transport_metrics {
 };
 
 struct transport {
+	uv_loop_t loop;			/* lws runs on it: epoll, not lws's poll() */
+	bool loop_open;
 	struct lws_context *ctx;
 	struct transport_params p;
 	struct sockaddr_storage wg_addr;

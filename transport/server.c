@@ -40,6 +40,12 @@ static void peer_addr(struct lws *wsi, char *out, size_t len)
 		memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
+static void loop_stop(struct transport *t)
+{
+	t->done = true;
+	uv_stop(&t->loop);
+}
+
 static void session_close(struct session *s, uint16_t code, const char *reason)
 {
 	if (s->close_code)
@@ -106,6 +112,28 @@ static int on_record(void *ctx, const uint8_t *record, size_t len)
 	return 0;
 }
 
+/*
+ * Writes a close frame itself, unframed bytes through lws; the caller then
+ * returns -1 and lws drops the connection. Not lws_close_reason(): on a
+ * libuv loop, lws 4.1 built with _DEBUG (Debian's is) closes a second time
+ * at once, and the close frame it would have sent later never goes out.
+ */
+static void send_close_frame(struct lws *wsi, uint16_t code, const char *reason)
+{
+	uint8_t buf[LWS_PRE + 4 + 123];
+	uint8_t *f = buf + LWS_PRE;
+	size_t n = strlen(reason);
+
+	if (n > 123)
+		n = 123;
+	f[0] = 0x88;		/* FIN, close */
+	f[1] = (uint8_t)(2 + n);	/* a server's frames are not masked */
+	f[2] = (uint8_t)(code >> 8);
+	f[3] = (uint8_t)code;
+	memcpy(f + 4, reason, n);
+	lws_write(wsi, f, 4 + n, LWS_WRITE_RAW);
+}
+
 static void protocol_error(struct session *s, int err)
 {
 	struct transport *t = s->t;
@@ -124,8 +152,7 @@ static void protocol_error(struct session *s, int err)
 	}
 	log_warnx("event=protocol_error session=%llu remote=%s reason=%s",
 		  (unsigned long long)s->id, s->remote, reason);
-	lws_close_reason(s->wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)reason,
-			 strlen(reason));
+	send_close_frame(s->wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, reason);
 }
 
 static int session_refuse(struct transport *t, struct lws *wsi)
@@ -210,10 +237,8 @@ static void session_closed(struct transport *t, struct session *s)
 		 (unsigned long long)s->records_out, (unsigned long long)s->bytes_in,
 		 (unsigned long long)s->bytes_out);
 	s->t = NULL;
-	if (t->stopping && t->st.count == 0) {
-		t->done = true;
-		lws_cancel_service(t->ctx);
-	}
+	if (t->stopping && t->st.count == 0)
+		loop_stop(t);
 }
 
 static int session_writable(struct session *s)
@@ -222,8 +247,7 @@ static int session_writable(struct session *s)
 	struct recq_slot *slot;
 
 	if (s->close_code) {
-		lws_close_reason(s->wsi, s->close_code, (unsigned char *)s->close_reason,
-				 strlen(s->close_reason));
+		send_close_frame(s->wsi, s->close_code, s->close_reason);
 		return -1;
 	}
 	while ((slot = recq_peek(&s->sendq))) {
@@ -277,8 +301,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	case LWS_CALLBACK_ESTABLISHED:
 		ret = session_open(t, wsi, s);
 		if (ret < 0) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-					 (unsigned char *)"no memory", 9);
+			send_close_frame(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "no memory");
 			return -1;
 		}
 		return 0;
@@ -506,6 +529,7 @@ static unsigned fd_limit(const struct transport_params *p)
 int transport_create(const struct transport_params *p, struct transport **out)
 {
 	struct lws_context_creation_info info;
+	void *foreign_loops[1];
 	struct transport *t;
 	int ret;
 
@@ -543,6 +567,13 @@ int transport_create(const struct transport_params *p, struct transport **out)
 		t->p.max_sessions = cap;
 	}
 	info.pt_serv_buf_size = 32768;
+	ret = uv_loop_init(&t->loop);
+	if (ret < 0)
+		goto fail;
+	t->loop_open = true;
+	info.options |= LWS_SERVER_OPTION_LIBUV;
+	info.foreign_loops = foreign_loops;
+	foreign_loops[0] = &t->loop;
 	t->ctx = lws_create_context(&info);
 	if (!t->ctx) {
 		ret = -ENOMEM;
@@ -573,6 +604,12 @@ void transport_destroy(struct transport *t)
 		return;
 	if (t->ctx)
 		lws_context_destroy(t->ctx);
+	if (t->loop_open) {
+		/* lws closes its handles on the loop: let their close callbacks run */
+		uv_run(&t->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&t->loop) < 0)
+			log_warnx("event=loop_close_failed reason=handles_left");
+	}
 	for (w = t->watches; w; w = next) {
 		next = w->next;
 		free(w);
@@ -584,8 +621,7 @@ void transport_destroy(struct transport *t)
 int transport_run(struct transport *t)
 {
 	while (!t->done)
-		if (lws_service(t->ctx, 0) < 0)
-			return -EIO;
+		uv_run(&t->loop, UV_RUN_ONCE);
 	return 0;
 }
 
@@ -594,7 +630,7 @@ static void grace_over(lws_sorted_usec_list_t *sul)
 	struct transport *t = lws_container_of(sul, struct transport, sul_grace);
 
 	log_warnx("event=shutdown_grace_over sessions=%u", t->st.count);
-	t->done = true;
+	loop_stop(t);
 }
 
 void transport_shutdown(struct transport *t, unsigned grace_seconds)
@@ -606,8 +642,7 @@ void transport_shutdown(struct transport *t, unsigned grace_seconds)
 	for (struct session *s = t->st.all; s; s = s->next)
 		session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "shutdown");
 	if (t->st.count == 0) {
-		t->done = true;
-		lws_cancel_service(t->ctx);
+		loop_stop(t);
 		return;
 	}
 	lws_sul_schedule(t->ctx, 0, &t->sul_grace, grace_over,

@@ -18,7 +18,8 @@
 # (b) Memory: wssd's resident set (VmRSS) with no session, then with 1,000
 #     and with 10,000 idle TLS sessions (handshake, upgrade, magic, nothing
 #     more; wssd restarted between the two), printed per session, with the
-#     descriptors wssd holds (one per idle session).
+#     descriptors wssd holds (one per idle session); with the 10,000 still
+#     open, one more session relays as in (a), as a ratio of (a)'s 1 session.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
 
@@ -115,6 +116,7 @@ for n in 1 64; do
 	lcpu=$(sed -n 's/^cpu_percent=//p' "$TEST_TMP/load-relay$n.txt")
 	printf '%-22s %10s dgrams/s %7s Gbit/s  ratio to direct %s  (lost %s%%; CPU of a core: wssd %s%%, wsload %s%%)\n' \
 		"wssd, $n session(s)" "$1" "$2" "$(ratio "$1" "$direct_dps")" "$3" "$cpu" "$lcpu"
+	[ "$n" = 1 ] && alone_dps=$1
 done
 stop_wssd
 ;; esac
@@ -146,6 +148,14 @@ for want in 1000 10000; do
 	printf '%6d idle sessions: wssd RSS %d KiB (empty %d KiB), %s KiB per session; %d descriptors; opened in %s s\n' \
 		"$n" "$rss" "$base" "$(awk -v r="$rss" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')" \
 		"$fds" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+	if [ "$want" = 10000 ]; then
+		# lws 4.1's default loop is poll(): every wake-up costs O(sessions).
+		set -- $(sink_run "busy$n" "$LOAD" --insecure --sessions 1 --blast "$SECS" --size 1400 \
+			wss://198.18.0.1:8443/)
+		printf '%6d idle sessions: 1 more relaying %s dgrams/s %s Gbit/s, %s of 1 session alone%s\n' \
+			"$n" "$1" "$2" "$(ratio "$1" "${alone_dps:-0}")" \
+			"$( [ -n "$alone_dps" ] || echo ' (throughput part not run)')"
+	fi
 	kill "$load"
 	wait "$load" 2>/dev/null
 	stop_wssd
