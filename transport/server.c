@@ -576,6 +576,8 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	foreign_loops[0] = &t->loop;
 	t->ctx = lws_create_context(&info);
 	if (!t->ctx) {
+		log_warnx("event=lws_context_failed hint=\"its libuv plugin comes with Debian's "
+			  "libwebsockets-evlib-uv\"");
 		ret = -ENOMEM;
 		goto fail;
 	}
