@@ -574,6 +574,7 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	info.options |= LWS_SERVER_OPTION_LIBUV;
 	info.foreign_loops = foreign_loops;
 	foreign_loops[0] = &t->loop;
+	info.pcontext = &t->ctx;	/* lws clears it once the context is freed */
 	t->ctx = lws_create_context(&info);
 	if (!t->ctx) {
 		log_warnx("event=lws_context_failed hint=\"its libuv plugin comes with Debian's "
@@ -604,11 +605,17 @@ void transport_destroy(struct transport *t)
 
 	if (!t)
 		return;
+	/*
+	 * On a foreign loop lws destroys its context in steps: the first call
+	 * closes its handles, whose close callbacks run on the loop; a call
+	 * after that frees what is left.
+	 */
 	if (t->ctx)
 		lws_context_destroy(t->ctx);
 	if (t->loop_open) {
-		/* lws closes its handles on the loop: let their close callbacks run */
 		uv_run(&t->loop, UV_RUN_DEFAULT);
+		if (t->ctx)
+			lws_context_destroy(t->ctx);
 		if (uv_loop_close(&t->loop) < 0)
 			log_warnx("event=loop_close_failed reason=handles_left");
 	}
