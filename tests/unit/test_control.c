@@ -36,40 +36,29 @@ enum {
 
 static struct cp_server srv;
 
-static void add_entry(char *buf, size_t size, uint8_t v, const char *entry)
-{
-	uint8_t key[WG_KEY_LEN];
-	char hex[WG_KEY_HEX_LEN];
-	size_t len = strlen(buf);
-
-	test_key(key, v);
-	key_to_hex(hex, key);
-	snprintf(buf + len, size - len, "%s\"%s\": %s", buf[len - 1] == '{' ? "" : ", ", hex,
-		 entry);
-}
-
 static int start_server(void **state)
 {
 	static char fixture[8192];
 
 	(void)state;
 	snprintf(fixture, sizeof(fixture), "{\"token\": \"" TOKEN "\", \"peers\": {");
-	add_entry(fixture, sizeof(fixture), K_OK,
-		  "{\"reply\": {\"allowed_ips\": [\"10.1.0.1/32\", \"fd00:1::/64\"],"
-		  " \"persistent_keepalive\": 25, \"preshared_key\": \"" PSK_B64 "\","
-		  " \"ttl\": 10}}");
-	add_entry(fixture, sizeof(fixture), K_404, "{\"behaviour\": \"404\"}");
-	add_entry(fixture, sizeof(fixture), K_429, "{\"behaviour\": \"429\", \"retry_after\": 7}");
-	add_entry(fixture, sizeof(fixture), K_429_BARE, "{\"behaviour\": \"429\"}");
-	add_entry(fixture, sizeof(fixture), K_429_GARBLED,
-		  "{\"behaviour\": \"429\", \"retry_after\": \"soon\"}");
-	add_entry(fixture, sizeof(fixture), K_500, "{\"behaviour\": \"500\"}");
-	add_entry(fixture, sizeof(fixture), K_HANG, "{\"behaviour\": \"hang\"}");
-	add_entry(fixture, sizeof(fixture), K_BADJSON, "{\"behaviour\": \"badjson\"}");
-	add_entry(fixture, sizeof(fixture), K_WRONGKEY, "{\"behaviour\": \"wrongkey\"}");
-	add_entry(fixture, sizeof(fixture), K_BIG, "{\"behaviour\": \"big\"}");
-	add_entry(fixture, sizeof(fixture), K_BADCIDR,
-		  "{\"reply\": {\"allowed_ips\": [\"10.0.0.1/8\"]}}");
+	cp_fixture_add(fixture, sizeof(fixture), K_OK,
+		       "{\"reply\": {\"allowed_ips\": [\"10.1.0.1/32\", \"fd00:1::/64\"],"
+		       " \"persistent_keepalive\": 25, \"preshared_key\": \"" PSK_B64 "\","
+		       " \"ttl\": 10}}");
+	cp_fixture_add(fixture, sizeof(fixture), K_404, "{\"behaviour\": \"404\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_429,
+		       "{\"behaviour\": \"429\", \"retry_after\": 7}");
+	cp_fixture_add(fixture, sizeof(fixture), K_429_BARE, "{\"behaviour\": \"429\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_429_GARBLED,
+		       "{\"behaviour\": \"429\", \"retry_after\": \"soon\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_500, "{\"behaviour\": \"500\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_HANG, "{\"behaviour\": \"hang\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_BADJSON, "{\"behaviour\": \"badjson\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_WRONGKEY, "{\"behaviour\": \"wrongkey\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_BIG, "{\"behaviour\": \"big\"}");
+	cp_fixture_add(fixture, sizeof(fixture), K_BADCIDR,
+		       "{\"reply\": {\"allowed_ips\": [\"10.0.0.1/8\"]}}");
 	strcat(fixture, "}}");
 	cp_server_start(&srv, fixture);
 	return 0;

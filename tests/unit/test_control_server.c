@@ -21,6 +21,18 @@ void test_key(uint8_t key[WG_KEY_LEN], uint8_t v)
 	memset(key, v, WG_KEY_LEN);
 }
 
+void cp_fixture_add(char *buf, size_t size, uint8_t v, const char *entry)
+{
+	uint8_t key[WG_KEY_LEN];
+	char hex[WG_KEY_HEX_LEN];
+	size_t len = strlen(buf);
+
+	test_key(key, v);
+	key_to_hex(hex, key);
+	snprintf(buf + len, size - len, "%s\"%s\": %s", buf[len - 1] == '{' ? "" : ", ", hex,
+		 entry);
+}
+
 static int python_exists(void)
 {
 	return system("python3 -c '' >/dev/null 2>&1") == 0;

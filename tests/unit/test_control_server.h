@@ -1,6 +1,7 @@
 #ifndef TEST_CONTROL_SERVER_H
 #define TEST_CONTROL_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jit/key.h"
@@ -33,5 +34,11 @@ void cp_server_wait_open(struct cp_server *srv, const uint8_t key[WG_KEY_LEN], l
 
 /* A test key: 32 bytes of value v. */
 void test_key(uint8_t key[WG_KEY_LEN], uint8_t v);
+
+/*
+ * Appends test key v's entry (a JSON object) to a fixture being written in
+ * buf, which holds at least its opening '{'.
+ */
+void cp_fixture_add(char *buf, size_t size, uint8_t v, const char *entry);
 
 #endif

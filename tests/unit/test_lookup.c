@@ -48,38 +48,27 @@ struct env {
 	struct lookup_options opts;
 };
 
-static void add_entry(char *buf, size_t size, uint8_t v, const char *entry)
-{
-	uint8_t key[WG_KEY_LEN];
-	char hex[WG_KEY_HEX_LEN];
-	size_t len = strlen(buf);
-
-	test_key(key, v);
-	key_to_hex(hex, key);
-	snprintf(buf + len, size - len, "%s\"%s\": %s", buf[len - 1] == '{' ? "" : ", ", hex,
-		 entry);
-}
-
 static int start_server(void **state)
 {
 	static char fixture[8192];
 
 	(void)state;
 	snprintf(fixture, sizeof(fixture), "{\"peers\": {");
-	add_entry(fixture, sizeof(fixture), L_OK, OK_ENTRY);
-	add_entry(fixture, sizeof(fixture), L_TTL, "{\"reply\": {\"ttl\": 10}}");
-	add_entry(fixture, sizeof(fixture), L_404, "{\"behaviour\": \"404\"}");
-	add_entry(fixture, sizeof(fixture), L_429, "{\"behaviour\": \"429\", \"retry_after\": 7}");
-	add_entry(fixture, sizeof(fixture), L_STALE500, OK_ENTRY);
-	add_entry(fixture, sizeof(fixture), L_500, "{\"behaviour\": \"500\"}");
-	add_entry(fixture, sizeof(fixture), L_STALE_HANG, OK_ENTRY);
-	add_entry(fixture, sizeof(fixture), L_HANG, "{\"behaviour\": \"hang\"}");
-	add_entry(fixture, sizeof(fixture), L_BADJSON, "{\"behaviour\": \"badjson\"}");
-	add_entry(fixture, sizeof(fixture), L_RL, "{\"behaviour\": \"500\"}");
-	add_entry(fixture, sizeof(fixture), L_STALE429, OK_ENTRY);
-	add_entry(fixture, sizeof(fixture), L_SLOW, "{\"behaviour\": \"hang\"}");
-	add_entry(fixture, sizeof(fixture), L_FAST, OK_ENTRY);
-	add_entry(fixture, sizeof(fixture), L_RESTART, OK_ENTRY);
+	cp_fixture_add(fixture, sizeof(fixture), L_OK, OK_ENTRY);
+	cp_fixture_add(fixture, sizeof(fixture), L_TTL, "{\"reply\": {\"ttl\": 10}}");
+	cp_fixture_add(fixture, sizeof(fixture), L_404, "{\"behaviour\": \"404\"}");
+	cp_fixture_add(fixture, sizeof(fixture), L_429,
+		       "{\"behaviour\": \"429\", \"retry_after\": 7}");
+	cp_fixture_add(fixture, sizeof(fixture), L_STALE500, OK_ENTRY);
+	cp_fixture_add(fixture, sizeof(fixture), L_500, "{\"behaviour\": \"500\"}");
+	cp_fixture_add(fixture, sizeof(fixture), L_STALE_HANG, OK_ENTRY);
+	cp_fixture_add(fixture, sizeof(fixture), L_HANG, "{\"behaviour\": \"hang\"}");
+	cp_fixture_add(fixture, sizeof(fixture), L_BADJSON, "{\"behaviour\": \"badjson\"}");
+	cp_fixture_add(fixture, sizeof(fixture), L_RL, "{\"behaviour\": \"500\"}");
+	cp_fixture_add(fixture, sizeof(fixture), L_STALE429, OK_ENTRY);
+	cp_fixture_add(fixture, sizeof(fixture), L_SLOW, "{\"behaviour\": \"hang\"}");
+	cp_fixture_add(fixture, sizeof(fixture), L_FAST, OK_ENTRY);
+	cp_fixture_add(fixture, sizeof(fixture), L_RESTART, OK_ENTRY);
 	strcat(fixture, "}}");
 	cp_server_start(&srv, fixture);
 	return 0;
