@@ -12,7 +12,8 @@
 
 #include "jit/keymap.h"
 #include "jit/wgdev.h"
-#include "wssd/log.h"
+#include "common/clock.h"
+#include "common/log.h"
 
 struct job {
 	uint8_t key[WG_KEY_LEN];
@@ -54,14 +55,6 @@ static const char *const outcome_names[PROVISION_OUTCOME_COUNT] = {
 const char *provision_outcome_name(enum provision_outcome outcome)
 {
 	return outcome < PROVISION_OUTCOME_COUNT ? outcome_names[outcome] : "unknown";
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void install(struct provision *p, const struct job *job, const struct jit_peer *peer,
@@ -159,7 +152,7 @@ static void *worker(void *arg)
 		keymap_remove(&p->inflight, job->key);
 		if (d) {
 			d->result.joined = job->joined;
-			d->result.latency_us = now_us() - job->submitted_us;
+			d->result.latency_us = (uint64_t)clock_usec() - job->submitted_us;
 			if (p->done_tail)
 				p->done_tail->next = d;
 			else
@@ -288,7 +281,7 @@ int provision_submit(struct provision *p, const uint8_t key[WG_KEY_LEN],
 		       endpoint->sa_family == AF_INET ? sizeof(struct sockaddr_in)
 						      : sizeof(struct sockaddr_in6));
 	job->via = via;
-	job->submitted_us = now_us();
+	job->submitted_us = (uint64_t)clock_usec();
 	if (p->queue_tail)
 		p->queue_tail->next = job;
 	else

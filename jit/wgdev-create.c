@@ -21,7 +21,8 @@
 #include <unistd.h>
 
 #include "jit/wgdev-impl.h"
-#include "wssd/log.h"
+#include "common/clock.h"
+#include "common/log.h"
 
 #define WGDEV_WAIT_MS 10000
 
@@ -87,14 +88,6 @@ out:
 	return ret;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Runs the userspace implementation for ifname; it puts itself in the
  * background once its interface and socket exist. Then waits for the socket.
@@ -103,7 +96,7 @@ static int userspace_create(const char *ifname, const char *sock, unsigned wait_
 			    const char **prog_out)
 {
 	const char *prog = getenv("WG_QUICK_USERSPACE_IMPLEMENTATION");
-	int64_t deadline = now_ms() + wait_ms;
+	int64_t deadline = clock_msec() + wait_ms;
 	struct stat st;
 	int status, fd;
 	pid_t pid;
@@ -142,7 +135,7 @@ static int userspace_create(const char *ifname, const char *sock, unsigned wait_
 	if (WEXITSTATUS(status) != 0)
 		return -EIO;
 	while (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		if (now_ms() >= deadline)
+		if (clock_msec() >= deadline)
 			return -ETIMEDOUT;
 		usleep(20000);
 	}

@@ -9,6 +9,11 @@
 #include "transport/session.h"
 #include "transport/transport.h"
 
+/*
+ * What the server's files share: the transport (one lws context on one
+ * libuv loop, and everything that loop owns) and the functions each file
+ * offers the others.
+ */
 #define TRANSPORT_MAX_VHOSTS 17
 #define TRANSPORT_HOLD_DEFAULT 16
 
@@ -29,6 +34,8 @@ struct transport_metrics {
 	struct metric *idle_closes, *cert_reloads;
 };
 
+struct relay_loop;
+
 struct transport {
 	uv_loop_t loop;			/* lws runs on it: epoll, not lws's poll() */
 	bool loop_open;
@@ -39,6 +46,7 @@ struct transport {
 	struct session_table st;
 	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
 	unsigned relay_sockets;		/* open now */
+	struct relay_loop *relay;	/* the relay's batches and buffers */
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
 	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
 	unsigned n_ssl_ctx;
@@ -51,9 +59,38 @@ struct transport {
 	struct transport_metrics m;
 };
 
-/* relay.c */
+/* context.c */
+void transport_loop_stop(struct transport *t);
+int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len);
+
+/* metrics.c */
+void transport_metrics_register(struct transport_metrics *m);
+
+/* listen.c: vhosts, listeners and the descriptor budget */
+unsigned transport_fd_budget(struct transport *t);
+bool transport_fds_full(const struct transport *t);
+int transport_listen(struct transport *t);
+
+/* ws.c: the wswg protocols (the public ones and the raw descriptors') */
+extern const struct lws_protocols transport_protocols[];
+struct transport *transport_of(struct lws *wsi);
+void session_peer_addr(struct lws *wsi, char *out, size_t len);
+
+/* writer.c: what goes towards the client */
+void session_close(struct session *s, uint16_t code, const char *reason);
+void send_close_frame(struct lws *wsi, uint16_t code, const char *reason);
+int session_writable(struct session *s);
+
+/* tls.c */
+void tls_capture_ctx(struct transport *t, SSL_CTX *ssl_ctx);
+int tls_info(struct transport *t, struct lws *wsi, const struct lws_ssl_info *si);
+
+/* relay.c: each session's UDP socket towards WireGuard */
+int relay_loop_new(struct transport *t);
+void relay_loop_free(struct transport *t);
 int relay_forward(struct session *s, const uint8_t *record, size_t len);
-void relay_flush(void);
+void relay_flush(struct transport *t);
 void relay_discard(struct session *s);
 int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		       void *in, size_t len);

@@ -20,6 +20,7 @@ struct session {
 	int udp_fd;
 	bool relay_warned;		/* relay_open_failed logged */
 	uint64_t id;
+	const char *listener;		/* its vhost's name */
 	struct session *id_next;	/* hash chain */
 	struct session *prev, *next;	/* every session */
 	struct ip_count *ipc;

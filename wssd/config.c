@@ -1,8 +1,8 @@
 #include "wssd/config.h"
-#include "wssd/log.h"
-#include "wssd/text.h"
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/text.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -84,48 +84,16 @@ static const struct key_spec keys[] = {
 
 int config_parse_addr(const char *text, struct config_addr *out)
 {
+	struct sockaddr_storage ss;
 	char host[sizeof(out->host)];
-	const char *port;
-	unsigned char probe[16];
-	char *end;
-	unsigned long p;
-	size_t n;
+	uint16_t port;
 
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		n = (size_t)(close - text - 1);
-		if (n == 0 || n >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, text + 1, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET6, host, probe) != 1)
-			return -EINVAL;
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(text, ':');
-
-		if (!colon)
-			return -EINVAL;
-		n = (size_t)(colon - text);
-		if (n == 0 || n >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, text, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET, host, probe) != 1)
-			return -EINVAL;
-		port = colon + 1;
-	}
-	if (!isdigit((unsigned char)*port))
+	if (addr_split(text, host, sizeof(host), &port, 0, NULL) < 0 || port == 0 ||
+	    strchr(host, '%') || (*text == '[') != (strchr(host, ':') != NULL) ||
+	    addr_numeric(host, port, &ss, NULL) < 0)
 		return -EINVAL;
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (errno || *end || p == 0 || p > 65535)
-		return -EINVAL;
-	memcpy(out->host, host, n + 1);
-	out->port = (uint16_t)p;
+	strcpy(out->host, host);
+	out->port = port;
 	return 0;
 }
 
@@ -161,10 +129,10 @@ static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *
 		strcpy(field, value);
 		return 0;
 	case KEY_HOST: {
-		unsigned char probe[16];
+		struct sockaddr_storage probe;
 
-		if (strlen(value) >= k->size || (inet_pton(AF_INET, value, probe) != 1 &&
-						 inet_pton(AF_INET6, value, probe) != 1)) {
+		if (strlen(value) >= k->size || strchr(value, '%') ||
+		    addr_numeric(value, 0, &probe, NULL) < 0) {
 			snprintf(why, whylen, "\"%s\" is not a numeric IPv4 or IPv6 address", value);
 			return -EINVAL;
 		}

@@ -3,8 +3,8 @@
 #include "transport/transport.h"
 #include "wssd/admin.h"
 #include "wssd/config.h"
-#include "wssd/log.h"
-#include "wssd/metrics.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "wssd/notify.h"
 
 #include <errno.h>

@@ -19,8 +19,9 @@
 #include <sys/socket.h>
 
 #include "transport/frame.h"
-#include "wssd/log.h"
-#include "wssd/wsconn.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "transport/client.h"
 
 #define BATCH 32
 #define DGRAM_MAX 65536
@@ -65,14 +66,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void usage(FILE *f)
@@ -149,7 +142,7 @@ static int send_record(struct wssc *w, const uint8_t *data, size_t len)
 		w->dropped_ws++;
 		return 0;
 	}
-	w->last_send_ms = now_ms();
+	w->last_send_ms = (uint64_t)clock_msec();
 	switch (w->cut) {
 	case CUT_SPLIT:
 		frame_put_header(w->scratch, (uint32_t)len);
@@ -212,7 +205,7 @@ static int on_data(void *ctx, const uint8_t *data, size_t len)
 
 static void disconnect(struct wssc *w, int err)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)clock_msec();
 	unsigned delay;
 
 	if (w->magic_sent && now - w->opened_ms >= STABLE_MS)
@@ -259,7 +252,7 @@ static void connect_ws(struct wssc *w)
 	ret = ws_conn_start(&w->ws, &w->url, ai, w->ssl_ctx, w->binary ? "wswg-binary" : NULL);
 	freeaddrinfo(res);
 	w->active = true;
-	w->started_ms = now_ms();
+	w->started_ms = (uint64_t)clock_msec();
 	frame_decoder_init(&w->dec);
 	w->dec.magic_seen = 1;	/* the gateway sends records only, no magic */
 	if (ret) {
@@ -279,7 +272,7 @@ static int on_open(struct wssc *w)
 	if (ret)
 		return ret;
 	w->magic_sent = true;
-	w->opened_ms = w->last_send_ms = now_ms();
+	w->opened_ms = w->last_send_ms = (uint64_t)clock_msec();
 	log_info("event=connected url=%s messages=%s subprotocol=%s", w->url.origin,
 		 w->binary ? "binary" : "text", w->ws.protocol_accepted ? "wswg-binary" : "none");
 	return ws_conn_flush(&w->ws);
@@ -383,13 +376,13 @@ static int run(struct wssc *w)
 {
 	while (!stop) {
 		struct pollfd pfd[2];
-		uint64_t now = now_ms(), wake;
+		uint64_t now = (uint64_t)clock_msec(), wake;
 		int nfds = 0, timeout, ret = 0;
 		bool open;
 
 		if (!w->active && now >= w->next_connect_ms) {
 			connect_ws(w);
-			now = now_ms();
+			now = (uint64_t)clock_msec();
 		}
 		open = w->active && w->magic_sent;
 		if (open && now - w->last_send_ms >= KEEPALIVE_MS) {
