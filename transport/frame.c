@@ -5,6 +5,8 @@
 
 /* A partial buffer up to this size is kept for the next split record. */
 #define PARTIAL_KEEP 2048
+/* The first allocation for a record that spans calls. */
+#define PARTIAL_MIN 256
 
 void frame_decoder_init(struct frame_decoder *d)
 {
@@ -41,12 +43,22 @@ static uint32_t header_value(const uint8_t h[FRAME_HEADER_LEN])
 	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
-static int reserve_partial(struct frame_decoder *d, uint32_t size)
+/*
+ * Room for want bytes of the record being gathered. The buffer grows with
+ * what has arrived (doubling, never past the announced length): a peer
+ * that announces 65535 bytes and sends five costs PARTIAL_MIN, not 64 KiB.
+ */
+static int reserve_partial(struct frame_decoder *d, uint32_t want)
 {
+	uint32_t size = d->partial_cap ? d->partial_cap * 2 : PARTIAL_MIN;
 	uint8_t *p;
 
-	if (d->partial_cap >= size)
+	if (d->partial_cap >= want)
 		return 0;
+	if (size < want)
+		size = want;
+	if (size > d->need)
+		size = d->need;
 	p = realloc(d->partial, size);
 	if (!p)
 		return FRAME_ERR_NOMEM;
@@ -118,7 +130,7 @@ int frame_decode(struct frame_decoder *d, const uint8_t *data, size_t len,
 
 		if (take > len)
 			take = len;
-		ret = reserve_partial(d, d->need);
+		ret = reserve_partial(d, d->have + (uint32_t)take);
 		if (ret)
 			return ret;
 		memcpy(d->partial + d->have, data, take);

@@ -223,6 +223,37 @@ static void test_mid_record(void **state)
 	frame_decoder_free(&d);
 }
 
+/*
+ * A record announced at 65535 bytes holds only what has arrived of it:
+ * five bytes cost the first small allocation, and the buffer grows with the
+ * bytes that follow (at most twice them) until the record is whole.
+ */
+static void test_partial_grows_with_bytes(void **state)
+{
+	static uint8_t stream[8 + 65535];
+	struct frame_decoder d;
+	size_t n = 0, off;
+
+	(void)state;
+	frame_put_header(stream, FRAME_MAGIC);
+	frame_put_header(stream + 4, 65535);
+	memset(stream + 8, 0xAB, 65535);
+	frame_decoder_init(&d);
+	assert_int_equal(frame_decode(&d, stream, 8 + 5, count_largest, &n), 0);
+	assert_true(frame_decoder_mid_record(&d));
+	assert_true(d.partial_cap >= 5 && d.partial_cap <= 256);
+	for (off = 8 + 5; off < sizeof(stream); off += 1000) {
+		size_t take = sizeof(stream) - off < 1000 ? sizeof(stream) - off : 1000;
+
+		assert_int_equal(frame_decode(&d, stream + off, take, count_largest, &n), 0);
+		if (n == 0)
+			assert_true(d.partial_cap <= 2 * (off + take - 8));
+	}
+	assert_int_equal(n, 1);
+	assert_false(frame_decoder_mid_record(&d));
+	frame_decoder_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_callback_stops),
 		cmocka_unit_test(test_mid_record),
+		cmocka_unit_test(test_partial_grows_with_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
