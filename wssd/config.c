@@ -3,8 +3,10 @@
 #include "common/log.h"
 #include "common/text.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,13 +54,16 @@ static const struct key_spec keys[] = {
 	UINT("websocket.max_sessions", max_sessions, 1, 1000000, "20000"),
 	UINT("websocket.max_sessions_per_ip", max_sessions_per_ip, 1, 1000000, "64"),
 	UINT("websocket.idle_timeout", idle_timeout, 1, 86400, "60"),
+	UINT("websocket.handshake_timeout", handshake_timeout, 1, 300, "5"),
+	UINT("websocket.max_pending", max_pending, 1, 1000000, "1024"),
+	UINT("websocket.max_pending_per_ip", max_pending_per_ip, 1, 1000000, "16"),
 	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
 	UINT("websocket.hold_queue", hold_queue, 1, 1024, "16"),
 	UINT("websocket.hold_timeout", hold_timeout, 1, 60, "3"),
 	UINT("websocket.initiations_per_second", initiations_per_second, 1, 1000, "2"),
 	UINT("websocket.refused_close_after", refused_close_after, 1, 86400, "30"),
 
-	BOOL("capture.enabled", capture_enabled, "on"),
+	BOOL("capture.enabled", capture_enabled, "off"),
 	STR("capture.interfaces", capture_interfaces, "any"),
 
 	BOOL("jit.enabled", jit_enabled, "on"),
@@ -86,6 +91,23 @@ static const struct key_spec keys[] = {
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/*
+ * Keys that do nothing yet are refused rather than accepted and ignored.
+ * An entry goes when its key starts to work. capture.enabled defaults to
+ * off meanwhile.
+ */
+static const struct not_yet {
+	const char *key;
+	bool only_on;		/* a bool key: only "on" is refused */
+	const char *why;
+} not_yet[] = {
+	{ "capture.enabled", true, "the raw UDP capture path does not exist yet (off is accepted)" },
+	{ "capture.interfaces", false, "the raw UDP capture path does not exist yet" },
+	{ "reaper.interval", false, "the reaper does not exist yet" },
+	{ "reaper.idle_after", false, "the reaper does not exist yet" },
+	{ "reaper.grace", false, "the reaper does not exist yet" },
+};
 
 int config_parse_addr(const char *text, struct config_addr *out)
 {
@@ -219,6 +241,27 @@ static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *
 	return -EINVAL;
 }
 
+static const struct not_yet *find_not_yet(const struct key_spec *k)
+{
+	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++)
+		if (!strcmp(not_yet[i].key, k->name))
+			return &not_yet[i];
+	return NULL;
+}
+
+/* Parses value into cfg, then refuses it if the key does nothing yet. */
+static int apply_key(struct wssd_config *cfg, const struct key_spec *k, const char *value,
+		     char *why, size_t whylen)
+{
+	const struct not_yet *n = find_not_yet(k);
+	int ret = apply(cfg, k, value, why, whylen);
+
+	if (ret < 0 || !n || (n->only_on && !*(bool *)((char *)cfg + k->offset)))
+		return ret;
+	snprintf(why, whylen, "not supported yet: %s", n->why);
+	return -EINVAL;
+}
+
 static const struct key_spec *find_key(const char *name)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {
@@ -249,7 +292,7 @@ int config_set(struct wssd_config *cfg, const char *name, const char *value,
 		snprintf(err, errlen, "%s: unknown key", name);
 		return -EINVAL;
 	}
-	if (apply(cfg, k, value, why, sizeof(why)) < 0) {
+	if (apply_key(cfg, k, value, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", name, why);
 		return -EINVAL;
 	}
@@ -316,7 +359,7 @@ int config_load(struct wssd_config *cfg, const char *path, char *err, size_t err
 			ret = -EINVAL;
 			goto out;
 		}
-		if (apply(cfg, k, value, why, sizeof(why)) < 0) {
+		if (apply_key(cfg, k, value, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, full, why);
 			ret = -EINVAL;
 			goto out;
@@ -331,8 +374,140 @@ out:
 	return ret;
 }
 
+struct listener_ref {
+	const char *key;
+	const struct config_addr *a;
+};
+
+/* a, with an IPv4-mapped IPv6 address as the IPv4 address it maps. */
+static void listener_sockaddr(const struct config_addr *a, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	addr_numeric(a->host, a->port, ss, NULL);
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = in6->sin6_port };
+
+		memcpy(&in4.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, &in4, sizeof(in4));
+	}
+}
+
+static bool is_any(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/*
+ * Whether two listeners would take the same address and port: "::" is
+ * dual-stack (listen.c leaves IPV6_V6ONLY off for it) and takes every
+ * address, "0.0.0.0" every IPv4 one.
+ */
+static bool listeners_collide(const struct config_addr *x, const struct config_addr *y)
+{
+	struct sockaddr_storage a, b;
+
+	if (x->port != y->port)
+		return false;
+	listener_sockaddr(x, &a);
+	listener_sockaddr(y, &b);
+	if ((a.ss_family == AF_INET6 && is_any(&a)) || (b.ss_family == AF_INET6 && is_any(&b)))
+		return true;
+	if (a.ss_family != b.ss_family)
+		return false;
+	if (is_any(&a) || is_any(&b))
+		return true;
+	if (a.ss_family == AF_INET)
+		return ((struct sockaddr_in *)&a)->sin_addr.s_addr ==
+		       ((struct sockaddr_in *)&b)->sin_addr.s_addr;
+	return !memcmp(&((struct sockaddr_in6 *)&a)->sin6_addr, &((struct sockaddr_in6 *)&b)->sin6_addr,
+		       sizeof(struct in6_addr));
+}
+
+static bool is_any_host(const struct config_addr *x, const struct config_addr *y)
+{
+	return !strcmp(x->host, "::") || !strcmp(x->host, "0.0.0.0") || !strcmp(y->host, "::") ||
+	       !strcmp(y->host, "0.0.0.0");
+}
+
+static const char *addr_text(const struct config_addr *a, char *buf, size_t len)
+{
+	snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host, a->port);
+	return buf;
+}
+
+/*
+ * Every listener needs an address and port of its own. The admin listener
+ * also needs a port no WebSocket listener has, on any address:
+ * libwebsockets moves a request to whichever listener of the same port its
+ * Host header names, which would serve /metrics to a WebSocket client.
+ */
+static int check_listeners(const struct wssd_config *cfg, char *err, size_t errlen)
+{
+	struct listener_ref l[2 * CONFIG_MAX_LISTEN + 1];
+	char x[64], y[64];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->n_listen; i++)
+		l[n++] = (struct listener_ref){ "websocket.listen", &cfg->listen[i] };
+	for (unsigned i = 0; i < cfg->n_plain_listen; i++)
+		l[n++] = (struct listener_ref){ "websocket.plain_listen", &cfg->plain_listen[i] };
+	l[n++] = (struct listener_ref){ "admin.listen", &cfg->admin_listen };
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned j = i + 1; j < n; j++) {
+			bool admin = j == n - 1;
+
+			if (listeners_collide(l[i].a, l[j].a)) {
+				snprintf(err, errlen, "%s: %s takes the address and port of %s %s%s",
+					 l[j].key, addr_text(l[j].a, x, sizeof(x)), l[i].key,
+					 addr_text(l[i].a, y, sizeof(y)),
+					 is_any_host(l[i].a, l[j].a) ?
+					 " (\"0.0.0.0\" is every IPv4 address, \"::\" every address)" : "");
+				return -EINVAL;
+			}
+			if (admin && l[i].a->port == l[j].a->port) {
+				snprintf(err, errlen,
+					 "admin.listen: %s has the port of %s %s: libwebsockets "
+					 "routes requests among the listeners of one port by their "
+					 "Host header, so WebSocket clients could reach the admin "
+					 "endpoint; give it a port of its own",
+					 addr_text(l[j].a, x, sizeof(x)), l[i].key,
+					 addr_text(l[i].a, y, sizeof(y)));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int check_user(const struct wssd_config *cfg, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (!cfg->admin_user[0])
+		return 0;
+	errno = 0;
+	pw = getpwnam(cfg->admin_user);
+	if (!pw) {
+		snprintf(err, errlen, "admin.user: no such user \"%s\"%s%s", cfg->admin_user,
+			 errno ? ": " : "", errno ? strerror(errno) : "");
+		return -EINVAL;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "admin.user: \"%s\" is root; leave admin.user unset to run "
+			 "as started", cfg->admin_user);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 {
+	int ret;
+
 	if (!cfg->uapi_socket[0])
 		snprintf(cfg->uapi_socket, sizeof(cfg->uapi_socket), "/var/run/wireguard/%s.sock",
 			 cfg->interface);
@@ -361,8 +536,16 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 			 cfg->control_plane);
 		return -EINVAL;
 	}
+	ret = check_listeners(cfg, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = check_user(cfg, err, errlen);
+	if (ret < 0)
+		return ret;
 	if (cfg->max_sessions_per_ip > cfg->max_sessions)
 		cfg->max_sessions_per_ip = cfg->max_sessions;
+	if (cfg->max_pending_per_ip > cfg->max_pending)
+		cfg->max_pending_per_ip = cfg->max_pending;
 	return 0;
 }
 
@@ -376,6 +559,11 @@ void config_dump(const struct wssd_config *cfg, void *stdio_file)
 		const void *field = (const char *)cfg + k->offset;
 		const char *dot = strchr(k->name, '.');
 		size_t seclen = (size_t)(dot - k->name);
+		const struct not_yet *ny = find_not_yet(k);
+
+		/* read back, the file would be refused */
+		if (ny && !ny->only_on)
+			continue;
 
 		if (strncmp(prev, k->name, seclen) || prev[seclen] != '.')
 			fprintf(f, "%s[%.*s]\n", i ? "\n" : "", (int)seclen, k->name);

@@ -40,6 +40,9 @@ struct wssd_config {
 	unsigned max_sessions;
 	unsigned max_sessions_per_ip;
 	unsigned idle_timeout;
+	unsigned handshake_timeout;
+	unsigned max_pending;
+	unsigned max_pending_per_ip;
 	unsigned send_queue;
 	unsigned hold_queue;
 	unsigned hold_timeout;
@@ -92,7 +95,10 @@ int config_load(struct wssd_config *cfg, const char *path, char *err, size_t err
 int config_set(struct wssd_config *cfg, const char *name, const char *value,
 	       char *err, size_t errlen);
 
-/* Checks what only makes sense across keys; fills derived defaults. */
+/*
+ * Checks what only makes sense across keys (listeners that would take one
+ * address and port, admin.user) and fills derived defaults.
+ */
 int config_finish(struct wssd_config *cfg, char *err, size_t errlen);
 
 /* Parses "HOST:PORT" / "[V6]:PORT" with a numeric host. */

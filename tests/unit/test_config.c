@@ -59,7 +59,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_sessions, 20000);
 	assert_int_equal(cfg.max_sessions_per_ip, 64);
 	assert_int_equal(cfg.idle_timeout, 60);
-	assert_true(cfg.capture_enabled);
+	assert_false(cfg.capture_enabled);
+	assert_int_equal(cfg.handshake_timeout, 5);
+	assert_int_equal(cfg.max_pending, 1024);
+	assert_int_equal(cfg.max_pending_per_ip, 16);
+	assert_string_equal(cfg.admin_user, "");
 	assert_string_equal(cfg.control_plane, "local");
 	assert_int_equal(cfg.cache_ttl, 300);
 	assert_int_equal(cfg.negative_ttl, 60);
@@ -143,6 +147,71 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("[gateway]\ninterface = aVeryLongInterfaceName\n", "gateway.interface: value longer than 15 bytes");
 }
 
+/* Two listeners on one address and port, wildcards included, name both keys. */
+static void test_listener_collisions(void **state)
+{
+	(void)state;
+	expect_error("[websocket]\nlisten = 127.0.0.1:9180\n",
+		     "admin.listen: 127.0.0.1:9180 takes the address and port of websocket.listen 127.0.0.1:9180");
+	expect_error("[websocket]\nlisten = 0.0.0.0:9180\n",
+		     "admin.listen: 127.0.0.1:9180 takes the address and port of websocket.listen 0.0.0.0:9180");
+	expect_error("[websocket]\nlisten = [::]:9180\n", "admin.listen");
+	expect_error("[websocket]\nlisten = 1.2.3.4:443\nplain_listen = 1.2.3.4:443\n",
+		     "websocket.plain_listen: 1.2.3.4:443 takes the address and port of websocket.listen 1.2.3.4:443");
+	expect_error("[websocket]\nlisten = 1.2.3.4:443, 1.2.3.4:443\n",
+		     "websocket.listen: 1.2.3.4:443 takes the address and port of websocket.listen");
+	expect_error("[websocket]\nlisten = [::]:443\nplain_listen = 0.0.0.0:443\n",
+		     "websocket.plain_listen: 0.0.0.0:443 takes the address and port of websocket.listen [::]:443");
+	expect_error("[websocket]\nlisten = [::]:443, [2001:db8::1]:443\n", "websocket.listen");
+	expect_error("[websocket]\nlisten = 0.0.0.0:443, [::ffff:10.0.0.1]:443\n", "websocket.listen");
+	expect_error("[websocket]\nlisten = 10.0.0.1:9180\n",
+		     "admin.listen: 127.0.0.1:9180 has the port of websocket.listen 10.0.0.1:9180");
+}
+
+static void test_listeners_apart(void **state)
+{
+	struct wssd_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[websocket]\nlisten = 0.0.0.0:443, [2001:db8::1]:443\n"
+				    "plain_listen = 10.0.0.1:80, 10.0.0.2:80\n", err, sizeof(err)), 0);
+	assert_int_equal(load(&cfg, "[websocket]\nlisten = 198.18.0.1:8443, [fd00::1]:8443\n",
+			      err, sizeof(err)), 0);
+}
+
+/* Keys that do nothing yet are refused, naming the line and the key. */
+static void test_not_yet(void **state)
+{
+	struct wssd_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	expect_error("[capture]\nenabled = on\n", ":2: capture.enabled: not supported yet");
+	expect_error("[capture]\nenabled = yes\n", "capture.enabled: not supported yet");
+	expect_error("[capture]\ninterfaces = eth0\n", "capture.interfaces: not supported yet");
+	expect_error("[reaper]\ninterval = 60\n", "reaper.interval: not supported yet");
+	expect_error("[reaper]\nidle_after = 600\n", "reaper.idle_after: not supported yet");
+	expect_error("[reaper]\ngrace = 120\n", "reaper.grace: not supported yet");
+	assert_int_equal(load(&cfg, "[capture]\nenabled = off\n", err, sizeof(err)), 0);
+	config_defaults(&cfg);
+	assert_int_not_equal(config_set(&cfg, "reaper.grace", "1", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "reaper.grace: not supported yet"));
+}
+
+static void test_admin_user(void **state)
+{
+	struct wssd_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	expect_error("[admin]\nuser = wssd-no-such-user\n",
+		     "admin.user: no such user \"wssd-no-such-user\"");
+	expect_error("[admin]\nuser = root\n", "admin.user: \"root\" is root");
+	assert_int_equal(load(&cfg, "[admin]\nuser = nobody\n", err, sizeof(err)), 0);
+	assert_string_equal(cfg.admin_user, "nobody");
+}
+
 static void test_set_and_missing_file(void **state)
 {
 	struct wssd_config cfg;
@@ -182,6 +251,10 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line_and_key),
+		cmocka_unit_test(test_listener_collisions),
+		cmocka_unit_test(test_listeners_apart),
+		cmocka_unit_test(test_not_yet),
+		cmocka_unit_test(test_admin_user),
 		cmocka_unit_test(test_set_and_missing_file),
 		cmocka_unit_test(test_dump_round_trip),
 	};
