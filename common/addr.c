@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,4 +118,67 @@ int addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 	if ((*text == '[') != (strchr(host, ':') != NULL))
 		return -EINVAL;
 	return addr_numeric(host, port, ss, len);
+}
+
+void addr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in in4 = { .sin_family = AF_INET };
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return;
+	in4.sin_port = in6->sin6_port;
+	memcpy(&in4.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &in4, sizeof(in4));
+}
+
+void addr_host_text(const struct sockaddr *sa, char *out, size_t len)
+{
+	struct sockaddr_storage ss = { 0 };
+	const void *a;
+
+	if (sa->sa_family == AF_INET)
+		memcpy(&ss, sa, sizeof(struct sockaddr_in));
+	else if (sa->sa_family == AF_INET6)
+		memcpy(&ss, sa, sizeof(struct sockaddr_in6));
+	addr_unmap(&ss);
+	a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				     : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    !inet_ntop(ss.ss_family, a, out, (socklen_t)len))
+		snprintf(out, len, "unknown");
+}
+
+int addr_client_key(const struct sockaddr *sa, uint8_t key[ADDR_KEY_LEN], char *text,
+		    size_t textlen)
+{
+	struct sockaddr_storage ss = { 0 };
+	char buf[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET)
+		memcpy(&ss, sa, sizeof(struct sockaddr_in));
+	else if (sa->sa_family == AF_INET6)
+		memcpy(&ss, sa, sizeof(struct sockaddr_in6));
+	else
+		return -EAFNOSUPPORT;
+	addr_unmap(&ss);
+	memset(key, 0, ADDR_KEY_LEN);
+	if (ss.ss_family == AF_INET) {
+		const struct in_addr *a = &((struct sockaddr_in *)&ss)->sin_addr;
+
+		key[10] = key[11] = 0xff;	/* the IPv4-mapped form: no /64 looks like it */
+		memcpy(key + 12, a, 4);
+		if (text)
+			snprintf(text, textlen, "%s", inet_ntop(AF_INET, a, buf, sizeof(buf)));
+		return 0;
+	}
+	memcpy(key, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr, 8);
+	if (text) {
+		struct in6_addr prefix;
+
+		memcpy(prefix.s6_addr, key, ADDR_KEY_LEN);
+		snprintf(text, textlen, "%s/64", inet_ntop(AF_INET6, &prefix, buf, sizeof(buf)));
+	}
+	return 0;
 }

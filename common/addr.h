@@ -30,4 +30,21 @@ int addr_numeric(const char *host, uint16_t port, struct sockaddr_storage *ss, s
 /* addr_split then addr_numeric, the whole text. -EINVAL. */
 int addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 
+/* An IPv4-mapped IPv6 address becomes the IPv4 address it maps (port kept). */
+void addr_unmap(struct sockaddr_storage *ss);
+
+/* The numeric host of sa, an IPv4-mapped IPv6 one as IPv4; "unknown" if none. */
+void addr_host_text(const struct sockaddr *sa, char *out, size_t len);
+
+/*
+ * What a client's address counts as for per-address limits: an IPv4
+ * address as itself, an IPv6 one as its /64 (one end site gets a whole
+ * /64, so counting addresses would count nothing). key is 16 bytes; text,
+ * when not NULL, gets "A.B.C.D" or "PREFIX::/64". -EAFNOSUPPORT.
+ */
+#define ADDR_KEY_LEN 16
+#define ADDR_KEY_TEXT 48
+int addr_client_key(const struct sockaddr *sa, uint8_t key[ADDR_KEY_LEN], char *text,
+		    size_t textlen);
+
 #endif

@@ -1,4 +1,5 @@
 #include "common/log.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +27,11 @@ void log_init(enum log_level min_level, bool timestamps)
 void log_set_level(enum log_level min_level)
 {
 	log_min = min_level;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_min;
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -66,6 +72,15 @@ log_vemit(enum log_level level, const char *err, const char *fmt, va_list ap)
 	fprintf(stderr, "%slevel=%s %s%s\n", stamp, level_names[level], msg, errfield);
 }
 
+static void __attribute__((format(printf, 2, 3))) log_emit(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
 #define LOG_FN(name, level, with_errno)                                  \
 	void name(const char *fmt, ...)                                  \
 	{                                                                \
@@ -82,6 +97,33 @@ LOG_FN(log_info, LOG_LEVEL_INFO, 0)
 LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
 LOG_FN(log_warn, LOG_LEVEL_WARN, 1)
 LOG_FN(log_error, LOG_LEVEL_ERROR, 0)
+
+void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, ...)
+{
+	int64_t now = clock_usec();
+	char msg[2048];
+	va_list ap;
+
+	if (level < log_min)
+		return;
+	if (now - lim->window_start >= (int64_t)LOG_LIMIT_SECONDS * 1000000) {
+		lim->window_start = now;
+		lim->lines = 0;
+	}
+	if (lim->lines >= LOG_LIMIT_BURST) {
+		lim->suppressed++;
+		return;
+	}
+	lim->lines++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (lim->suppressed)
+		log_emit(level, "%s suppressed=%u", msg, lim->suppressed);
+	else
+		log_emit(level, "%s", msg);
+	lim->suppressed = 0;
+}
 
 void fatal(const char *fmt, ...)
 {

@@ -2,6 +2,7 @@
 #define COMMON_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * One line per event on stderr: "level=L " followed by the caller's
@@ -21,6 +22,25 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+enum log_level log_get_level(void);
+
+/*
+ * One call site's budget of lines: at most LOG_LIMIT_BURST lines per
+ * LOG_LIMIT_SECONDS; the rest are counted, and the next line written
+ * carries suppressed=N. Zero-initialised; for one thread's call sites.
+ */
+#define LOG_LIMIT_BURST 10
+#define LOG_LIMIT_SECONDS 5
+
+struct log_limit {
+	int64_t window_start;	/* monotonic microseconds */
+	unsigned lines;		/* written in this window */
+	unsigned suppressed;	/* not written since the last line */
+};
+
+void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Quotes a value for a key=value field when it needs it; returns buf. */
 const char *log_quote(char *buf, unsigned long size, const char *value);

@@ -87,12 +87,47 @@ static void parse_numeric(void **state)
 	assert_int_equal(addr_numeric("1.2.3.4%1", 0, &ss, NULL), -EINVAL);
 }
 
+static void client_keys(void **state)
+{
+	struct sockaddr_storage a, b;
+	uint8_t ka[ADDR_KEY_LEN], kb[ADDR_KEY_LEN];
+	char text[ADDR_KEY_TEXT];
+
+	(void)state;
+	/* IPv6: one /64 is one client. */
+	assert_int_equal(addr_parse("[2001:db8:1:2::10]:443", &a, NULL), 0);
+	assert_int_equal(addr_parse("[2001:db8:1:2:ffff::1]:80", &b, NULL), 0);
+	assert_int_equal(addr_client_key((struct sockaddr *)&a, ka, text, sizeof(text)), 0);
+	assert_string_equal(text, "2001:db8:1:2::/64");
+	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, NULL, 0), 0);
+	assert_memory_equal(ka, kb, ADDR_KEY_LEN);
+	assert_int_equal(addr_parse("[2001:db8:1:3::10]:443", &b, NULL), 0);
+	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, NULL, 0), 0);
+	assert_memory_not_equal(ka, kb, ADDR_KEY_LEN);
+
+	/* IPv4, and IPv4 seen on a dual-stack socket, are the same client. */
+	assert_int_equal(addr_parse("198.18.0.2:1", &a, NULL), 0);
+	assert_int_equal(addr_parse("[::ffff:198.18.0.2]:2", &b, NULL), 0);
+	assert_int_equal(addr_client_key((struct sockaddr *)&a, ka, text, sizeof(text)), 0);
+	assert_string_equal(text, "198.18.0.2");
+	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, text, sizeof(text)), 0);
+	assert_string_equal(text, "198.18.0.2");
+	assert_memory_equal(ka, kb, ADDR_KEY_LEN);
+	assert_int_equal(addr_parse("198.18.0.3:1", &b, NULL), 0);
+	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, NULL, 0), 0);
+	assert_memory_not_equal(ka, kb, ADDR_KEY_LEN);
+
+	a.ss_family = AF_UNIX;
+	assert_int_equal(addr_client_key((struct sockaddr *)&a, ka, NULL, 0), -EAFNOSUPPORT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(split_forms),
 		cmocka_unit_test(split_refuses),
 		cmocka_unit_test(parse_numeric),
+		cmocka_unit_test(client_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
