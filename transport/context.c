@@ -1,8 +1,9 @@
 /*
  * The transport's life: one libwebsockets context on a libuv loop of ours
  * (epoll; lws's own loop is poll(), whose every wake-up costs O(sessions)),
- * its run and its shutdown, and the descriptors the program asks it to
- * watch.
+ * its run and its shutdown, the descriptors the program asks it to watch
+ * (on a vhost that listens nowhere, with the relay sockets), and lws's own
+ * log lines, which go through ours.
  */
 #include "transport/internal.h"
 #include "common/addr.h"
@@ -11,8 +12,47 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The raw descriptors' protocols: on the internal vhost only, no client reaches them. */
+static const struct lws_protocols internal_protocols[] = {
+	{ .name = "wssd-udp", .callback = relay_udp_callback },
+	{ .name = "wssd-fd", .callback = transport_fd_callback },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static struct log_limit lim_lws;
+
+/*
+ * lws's lines, as ours: its errors and warnings at warn (they are mostly
+ * about what a client sent), rate-limited; the rest at debug.
+ */
+static void lws_log_emit(int level, const char *line)
+{
+	char msg[512], q[540];
+	size_t n = strlen(line);
+	const char *name = level & LLL_ERR ? "err" : level & LLL_WARN ? "warn" :
+			   level & LLL_NOTICE ? "notice" : level & LLL_INFO ? "info" : "debug";
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	snprintf(msg, sizeof(msg), "%.*s", (int)n, line);
+	log_quote(q, sizeof(q), msg);
+	if (level & (LLL_ERR | LLL_WARN))
+		log_limited(&lim_lws, LOG_LEVEL_WARN, "event=lws lws_level=%s message=%s", name, q);
+	else
+		log_debug("event=lws lws_level=%s message=%s", name, q);
+}
+
+static int lws_levels(void)
+{
+	if (getenv("WSSD_LWS_DEBUG"))
+		return 0x1f;
+	return log_get_level() == LOG_LEVEL_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE
+						   : LLL_ERR | LLL_WARN;
+}
 
 void transport_loop_stop(struct transport *t)
 {
@@ -42,13 +82,16 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	if (ret < 0)
 		goto fail;
 	transport_metrics_register(&t->m);
+	pending_metrics_register(&t->pending);
 
-	lws_set_log_level(getenv("WSSD_LWS_DEBUG") ? 0x1f : LLL_ERR, NULL);
+	lws_set_log_level(lws_levels(), lws_log_emit);
 	memset(&info, 0, sizeof(info));
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = t;
 	info.fd_limit_per_thread = transport_fd_budget(t);
 	info.pt_serv_buf_size = 32768;
+	/* lws's own waits before the upgrade outlast ours, which are logged and counted */
+	info.timeout_secs = t->p.handshake_timeout + 5;
 	ret = uv_loop_init(&t->loop);
 	if (ret < 0)
 		goto fail;
@@ -67,6 +110,11 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	ret = transport_listen(t);
 	if (ret < 0)
 		goto fail;
+	t->internal_vhost = transport_internal_vhost(t, internal_protocols);
+	if (!t->internal_vhost) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	*out = t;
 	return 0;
 fail:
@@ -125,7 +173,7 @@ void transport_shutdown(struct transport *t, unsigned grace_seconds)
 	t->stopping = true;
 	log_info("event=shutdown sessions=%u", t->st.count);
 	for (struct session *s = t->st.all; s; s = s->next)
-		session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "shutdown");
+		session_end(s, SESSION_END_SHUTDOWN, LWS_CLOSE_STATUS_GOINGAWAY, "shutdown");
 	if (t->st.count == 0) {
 		transport_loop_stop(t);
 		return;
@@ -156,19 +204,17 @@ int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 int transport_watch_fd(struct transport *t, int fd, void (*fn)(void *arg), void *arg)
 {
-	struct lws_vhost *vh = lws_get_vhost_by_name(t->ctx, t->vhost_names[0]);
 	lws_sock_file_fd_type desc;
 	struct fd_watch *w;
 
-	if (!vh)
-		return -ENODEV;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->fn = fn;
 	w->arg = arg;
 	desc.filefd = fd;
-	w->wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, desc, "wssd-fd", NULL);
+	w->wsi = lws_adopt_descriptor_vhost(t->internal_vhost, LWS_ADOPT_RAW_FILE_DESC, desc,
+					    "wssd-fd", NULL);
 	if (!w->wsi) {
 		free(w);
 		return -ENOMEM;

@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "transport/pending.h"
 #include "transport/session.h"
 #include "transport/transport.h"
 
@@ -25,6 +26,21 @@ struct fd_watch {
 	struct lws *wsi;
 };
 
+/* Why an upgrade request was answered with 400 or 426 (upgrade.c). */
+enum upgrade_bad {
+	UPGRADE_OK = -1,
+	UPGRADE_BAD_NOT_UPGRADE,	/* plain HTTP: 426 */
+	UPGRADE_BAD_UPGRADE,		/* Upgrade: something else than websocket */
+	UPGRADE_BAD_METHOD,
+	UPGRADE_BAD_HTTP_VERSION,
+	UPGRADE_BAD_HOST,
+	UPGRADE_BAD_CONNECTION,
+	UPGRADE_BAD_KEY,
+	UPGRADE_BAD_VERSION,		/* Sec-WebSocket-Version not 13: 426 */
+	UPGRADE_BAD_SUBPROTOCOL,
+	UPGRADE_BAD_N
+};
+
 struct transport_metrics {
 	struct metric *sessions, *sessions_total;
 	struct metric *records_in, *records_out, *bytes_in, *bytes_out, *keepalives;
@@ -34,6 +50,9 @@ struct transport_metrics {
 	struct metric *refused_max, *refused_per_ip, *refused_shutdown, *refused_fds;
 	struct metric *perr_magic, *perr_length, *perr_truncated, *perr_tls, *perr_nomem;
 	struct metric *idle_closes, *cert_reloads;
+	struct metric *perr_close_code;
+	struct metric *closes[SESSION_END_N];	/* every session's end, by reason */
+	struct metric *bad_upgrades[UPGRADE_BAD_N];
 };
 
 struct relay_loop;
@@ -42,12 +61,14 @@ struct transport {
 	uv_loop_t loop;			/* lws runs on it: epoll, not lws's poll() */
 	bool loop_open;
 	struct lws_context *ctx;
+	struct lws_vhost *internal_vhost;	/* listens nowhere: the raw descriptors' */
 	struct transport_params p;
 	struct sockaddr_storage wg_addr;
 	socklen_t wg_addrlen;
 	bool wg_loopback4;		/* relay sockets get a source per client (relay.c) */
 	struct session_table st;
-	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
+	struct pending_table pending;	/* connections not yet upgraded */
+	unsigned fd_budget;		/* descriptors for sessions, relay sockets, pending */
 	unsigned relay_sockets;		/* open now */
 	struct relay_loop *relay;	/* the relay's batches and buffers */
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
@@ -73,11 +94,29 @@ void transport_metrics_register(struct transport_metrics *m);
 unsigned transport_fd_budget(struct transport *t);
 bool transport_fds_full(const struct transport *t);
 int transport_listen(struct transport *t);
+struct lws_vhost *transport_internal_vhost(struct transport *t,
+					   const struct lws_protocols *protocols);
 
-/* ws.c: the wswg protocols (the public ones and the raw descriptors') */
+/* ws.c: the wswg protocols, all a client can reach */
 extern const struct lws_protocols transport_protocols[];
 struct transport *transport_of(struct lws *wsi);
 void session_peer_addr(struct lws *wsi, char *out, size_t len);
+/* The key max_sessions_per_ip counts the client under (addr_client_key). */
+void session_peer_client(struct lws *wsi, char *out, size_t len);
+
+/* ends.c: how sessions end */
+const char *session_end_name(enum session_end why);
+/* Closes with code and reason; why is what its log line and counter say. */
+void session_end(struct session *s, enum session_end why, uint16_t code, const char *reason);
+/* The client's close frame (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE). */
+int session_peer_close(struct session *s, const uint8_t *payload, size_t len);
+/* The session's last line and its counter (LWS_CALLBACK_CLOSED). */
+void session_log_end(struct session *s);
+
+/* upgrade.c: the HTTP request before the upgrade */
+const char *upgrade_bad_name(enum upgrade_bad why);
+int upgrade_check(struct transport *t, struct lws *wsi, const char *upgrade);
+int upgrade_not_websocket(struct transport *t, struct lws *wsi);
 
 /* writer.c: what goes towards the client */
 void session_close(struct session *s, uint16_t code, const char *reason);

@@ -1,4 +1,7 @@
-/* The vhosts: one per listener, the admin one, and the descriptor budget they share. */
+/*
+ * The vhosts: one per listener, the admin one, the internal one that
+ * listens nowhere, and the descriptor budget they share.
+ */
 #include "transport/internal.h"
 #include "common/log.h"
 
@@ -10,18 +13,28 @@
 #define FD_RESERVE 64
 
 /*
+ * lws pings a WebSocket after 300 s without a pong and hangs up 10 s later
+ * with no close frame; websocket.idle_timeout (keepalive records count) is
+ * the liveness check here, so its pings are off on every vhost.
+ */
+static const lws_retry_bo_t no_pings = { .secs_since_valid_ping = 0,
+					  .secs_since_valid_hangup = 0 };
+
+/*
  * Raises the soft limit on descriptors towards what max_sessions relaying
- * sessions need, and divides it: a session holds one descriptor while idle
- * and a second (its relay socket) from its first datagram on; the reserve
- * is for everything else. Sessions plus relay sockets must fit in the
- * rest, so max_sessions is lowered when even idle ones would not. Returns
- * the limit for lws.
+ * sessions and max_pending connections not yet upgraded need, and divides
+ * it: a session holds one descriptor while idle and a second (its relay
+ * socket) from its first datagram on; the reserve is for everything else.
+ * Connections before their upgrade get at most a quarter of the rest, so
+ * they never take what established sessions need; sessions plus relay
+ * sockets fit in what is left, max_sessions lowered when even idle ones
+ * would not. Returns the limit for lws.
  */
 unsigned transport_fd_budget(struct transport *t)
 {
-	rlim_t want = (rlim_t)t->p.max_sessions * 2 + FD_RESERVE;
+	rlim_t want = (rlim_t)t->p.max_sessions * 2 + t->p.max_pending + FD_RESERVE;
+	unsigned limit, room;
 	struct rlimit rl;
-	unsigned limit;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_max > rl.rlim_cur) {
 		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
@@ -30,22 +43,30 @@ unsigned transport_fd_budget(struct transport *t)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
 		want = rl.rlim_cur;
 	limit = (unsigned)want;
-	t->fd_budget = limit > FD_RESERVE + 2 ? limit - FD_RESERVE : 2;
-	if (t->fd_budget / 2 < t->p.max_sessions) {
-		unsigned cap = t->fd_budget < t->p.max_sessions ? t->fd_budget : t->p.max_sessions;
+	t->fd_budget = limit > FD_RESERVE + 8 ? limit - FD_RESERVE : 8;
+	t->pending.cap = t->p.max_pending < t->fd_budget / 4 ? t->p.max_pending : t->fd_budget / 4;
+	if (t->pending.cap < t->p.max_pending)
+		log_warnx("event=max_pending_lowered max_pending=%u nofile=%u effective=%u",
+			  t->p.max_pending, limit, t->pending.cap);
+	room = t->fd_budget - t->pending.cap;
+	if (room / 2 < t->p.max_sessions) {
+		unsigned cap = room < t->p.max_sessions ? room : t->p.max_sessions;
 
 		log_warnx("event=%s max_sessions=%u nofile=%u effective=%u all_relaying_up_to=%u "
 			  "limit=\"sessions + relaying sessions <= %u\"",
 			  cap < t->p.max_sessions ? "max_sessions_lowered" : "relay_sockets_limited",
-			  t->p.max_sessions, limit, cap, t->fd_budget / 2, t->fd_budget);
+			  t->p.max_sessions, limit, cap, room / 2, room);
 		t->p.max_sessions = cap;
 	}
+	if (t->p.max_pending_per_ip > t->pending.cap)
+		t->p.max_pending_per_ip = t->pending.cap;
 	return limit;
 }
 
+/* No descriptor left for one more session, relay socket or pending connection. */
 bool transport_fds_full(const struct transport *t)
 {
-	return t->st.count + t->relay_sockets >= t->fd_budget;
+	return t->st.count + t->relay_sockets + t->pending.count >= t->fd_budget;
 }
 
 static const char *bind_iface(const char *host)
@@ -65,6 +86,8 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 	info.port = l->port;
 	info.protocols = transport_protocols;
 	info.alpn = "http/1.1";
+	info.retry_and_idle_policy = &no_pings;
+	info.keepalive_timeout = (int)t->p.handshake_timeout + 5;
 	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
 	if (!strchr(l->host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -75,7 +98,7 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = t->p.cert;
 		info.ssl_private_key_filepath = t->p.key;
-		info.ssl_info_event_mask = SSL_CB_EXIT;
+		info.ssl_info_event_mask = SSL_CB_EXIT | SSL_CB_HANDSHAKE_DONE;
 	}
 	if (!lws_create_vhost(t->ctx, &info)) {
 		log_warnx("event=listen_failed address=%s port=%u tls=%d", l->host, l->port, l->tls);
@@ -95,6 +118,7 @@ static int create_admin_vhost(struct transport *t)
 	info.port = t->p.admin_port;
 	info.protocols = t->p.admin_protocols;
 	info.user = t->p.admin_user;
+	info.retry_and_idle_policy = &no_pings;
 	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
 	if (!strchr(t->p.admin_host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -105,6 +129,19 @@ static int create_admin_vhost(struct transport *t)
 	}
 	log_info("event=listening address=%s port=%u admin=1", t->p.admin_host, t->p.admin_port);
 	return 0;
+}
+
+struct lws_vhost *transport_internal_vhost(struct transport *t,
+					   const struct lws_protocols *protocols)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "internal";
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.retry_and_idle_policy = &no_pings;
+	return lws_create_vhost(t->ctx, &info);
 }
 
 int transport_listen(struct transport *t)

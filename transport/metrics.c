@@ -2,6 +2,8 @@
 #include "transport/internal.h"
 #include "common/metrics.h"
 
+#include <stdio.h>
+
 void transport_metrics_register(struct transport_metrics *m)
 {
 	static const char drops[] = "Records or datagrams dropped, by reason";
@@ -52,4 +54,21 @@ void transport_metrics_register(struct transport_metrics *m)
 					"Sessions closed after websocket.idle_timeout");
 	m->cert_reloads = metric_counter("wssd_tls_cert_reloads_total", NULL,
 					 "Certificate reloads applied (SIGHUP)");
+	m->perr_close_code = metric_counter("wssd_protocol_errors_total",
+					    "reason=\"bad_close_code\"", perr);
+	for (int i = 0; i < SESSION_END_N; i++) {
+		char labels[64];
+
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", session_end_name(i));
+		m->closes[i] = metric_counter("wssd_session_closes_total", labels,
+					      i ? NULL : "Sessions ended, by reason");
+	}
+	for (int i = 0; i < UPGRADE_BAD_N; i++) {
+		char labels[64];
+
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", upgrade_bad_name(i));
+		m->bad_upgrades[i] = metric_counter("wssd_bad_upgrades_total", labels,
+						    i ? NULL : "HTTP requests answered 400 or 426 "
+						    "instead of an upgrade, by reason");
+	}
 }

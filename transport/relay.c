@@ -60,7 +60,7 @@ int relay_open(struct session *s)
 	    getsockname(sock, (struct sockaddr *)&s->relay_local, &len) < 0)
 		goto fail;
 	fd.filefd = sock;
-	s->udp_wsi = lws_adopt_descriptor_vhost(lws_get_vhost(s->wsi), LWS_ADOPT_RAW_FILE_DESC,
+	s->udp_wsi = lws_adopt_descriptor_vhost(t->internal_vhost, LWS_ADOPT_RAW_FILE_DESC,
 						fd, "wssd-udp", s->wsi);
 	if (!s->udp_wsi) {
 		close(sock);

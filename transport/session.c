@@ -32,14 +32,14 @@ unsigned session_ip_count(struct session_table *st, const char *addr)
 
 int session_add(struct session_table *st, struct session *s)
 {
-	struct ip_count **p = ip_slot(st, s->remote);
+	struct ip_count **p = ip_slot(st, s->client);
 	struct session **b;
 
 	if (!*p) {
 		*p = calloc(1, sizeof(**p));
 		if (!*p)
 			return -ENOMEM;
-		snprintf((*p)->addr, sizeof((*p)->addr), "%s", s->remote);
+		snprintf((*p)->addr, sizeof((*p)->addr), "%s", s->client);
 	}
 	(*p)->count++;
 	s->ipc = *p;
@@ -75,7 +75,7 @@ void session_remove(struct session_table *st, struct session *s)
 		st->all = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	p = ip_slot(st, s->remote);
+	p = ip_slot(st, s->client);
 	if (*p && --(*p)->count == 0) {
 		struct ip_count *gone = *p;
 

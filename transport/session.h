@@ -8,10 +8,25 @@
 
 #include <libwebsockets.h>
 
+#include "common/addr.h"
 #include "transport/frame.h"
 #include "transport/gate.h"
 #include "transport/recq.h"
 #include "transport/transport.h"
+
+/* Why a session ended: its close line's reason= and wssd_session_closes_total{reason}. */
+enum session_end {
+	SESSION_END_CONNECTION_LOST,	/* no close handshake: EOF, reset, lws refused a frame */
+	SESSION_END_CLIENT_CLOSE,	/* the client sent a close frame */
+	SESSION_END_IDLE,
+	SESSION_END_HANDSHAKE_TIMEOUT,	/* no magic by the handshake deadline */
+	SESSION_END_PROTOCOL_ERROR,
+	SESSION_END_SHUTDOWN,
+	SESSION_END_SERVER,		/* transport_session_close() */
+	SESSION_END_WRITE_FAILED,
+	SESSION_END_NO_MEMORY,
+	SESSION_END_N
+};
 
 /* One WebSocket client: lws's per-session data (pss) of the wswg protocols. */
 struct session {
@@ -35,14 +50,18 @@ struct session {
 	bool registered;
 	uint16_t close_code;		/* non-zero: close at the next writable */
 	const char *close_reason;
+	enum session_end end;
+	uint16_t peer_close_code;	/* the client's close frame's */
+	int64_t handshake_deadline;	/* monotonic microseconds, for the magic */
 	lws_sorted_usec_list_t sul_idle;
 	int64_t last_record;		/* monotonic microseconds */
 	int64_t started;		/* unix seconds */
 	uint64_t records_in, records_out, bytes_in, bytes_out;
 	char remote[48];
+	char client[ADDR_KEY_TEXT];	/* what max_sessions_per_ip counts: IPv6 by /64 */
 };
 
-/* Per-source-address session counts. */
+/* Per-client (addr_client_key) session counts. */
 struct ip_count {
 	struct ip_count *next;
 	unsigned count;
@@ -60,7 +79,7 @@ struct session_table {
 	uint64_t next_id;
 };
 
-unsigned session_ip_count(struct session_table *st, const char *addr);
+unsigned session_ip_count(struct session_table *st, const char *client);
 int session_add(struct session_table *st, struct session *s);
 void session_remove(struct session_table *st, struct session *s);
 struct session *session_find(struct session_table *st, uint64_t id);

@@ -30,6 +30,9 @@ struct transport_params {
 	unsigned max_sessions;
 	unsigned max_sessions_per_ip;
 	unsigned idle_timeout;	/* seconds without a record */
+	unsigned handshake_timeout;	/* seconds from accept to the magic */
+	unsigned max_pending;	/* connections accepted and not yet upgraded */
+	unsigned max_pending_per_ip;	/* of them from one address (IPv6: one /64) */
 	unsigned send_queue;	/* datagrams queued per session towards the client */
 	unsigned hold_queue;	/* records held per session (0 = a default) */
 	unsigned hold_timeout;	/* seconds a hold may last (0 = a default) */
@@ -76,6 +79,18 @@ struct transport_session_info {
 	uint64_t records_in, records_out, bytes_in, bytes_out;
 	unsigned held;
 };
+
+/*
+ * For the admin endpoint's answers: a whole HTTP/1.1 response with status,
+ * the extra headers (NULL name ends them) and body (NULL: none), on a
+ * connection that closes after it. 0 or -1.
+ */
+struct lws;
+struct transport_http_header {
+	const char *name, *value;
+};
+int transport_http_answer(struct lws *wsi, unsigned status,
+			  const struct transport_http_header *extra, const char *body);
 
 int transport_create(const struct transport_params *p, struct transport **out);
 void transport_destroy(struct transport *t);

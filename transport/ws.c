@@ -1,10 +1,12 @@
 /*
  * The wswg protocols: one callback for the WebSocket sessions (pss = struct
  * session, vhd = struct ws_vhd), switching on the reason as the
- * libwebsockets minimal examples do; and the table that also names the
- * raw descriptors the transport adopts.
+ * libwebsockets minimal examples do. As the public vhosts' first protocol
+ * it also sees each connection from its accept (pending.c) and its HTTP
+ * request (upgrade.c).
  */
 #include "transport/internal.h"
+#include "common/addr.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -29,31 +31,62 @@ struct transport *transport_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
+static int peer_sockaddr(struct lws *wsi, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	return getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)ss, &len);
+}
+
 /* The client's numeric address, IPv4 without its IPv6-mapped prefix. */
 void session_peer_addr(struct lws *wsi, char *out, size_t len)
 {
-	out[0] = '\0';
-	lws_get_peer_simple(wsi, out, len);
-	if (strchr(out, ' '))
-		snprintf(out, len, "unknown");
-	if (!strncmp(out, "::ffff:", 7) && strchr(out + 7, '.'))
-		memmove(out, out + 7, strlen(out + 7) + 1);
+	struct sockaddr_storage ss;
+
+	peer_sockaddr(wsi, &ss);
+	addr_host_text((struct sockaddr *)&ss, out, len);
 }
 
+void session_peer_client(struct lws *wsi, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	uint8_t key[ADDR_KEY_LEN];
+
+	if (peer_sockaddr(wsi, &ss) < 0 || addr_client_key((struct sockaddr *)&ss, key, out, len) < 0)
+		snprintf(out, len, "unknown");
+}
+
+static struct log_limit lim_handshake, lim_protocol;
+
+/* The idle timeout, and until the magic has come the handshake deadline. */
 static void idle_check(lws_sorted_usec_list_t *sul)
 {
 	struct session *s = lws_container_of(sul, struct session, sul_idle);
 	struct transport *t = s->t;
-	int64_t left = s->last_record + (int64_t)t->p.idle_timeout * 1000000 - clock_usec();
+	int64_t now = clock_usec();
+	int64_t left = s->last_record + (int64_t)t->p.idle_timeout * 1000000 - now;
 
+	if (!s->dec.magic_seen && now >= s->handshake_deadline) {
+		metric_inc(t->pending.timeouts[PENDING_MAGIC]);
+		log_limited(&lim_handshake, LOG_LEVEL_INFO,
+			    "event=handshake_timeout remote=%s stage=magic session=%llu "
+			    "handshake_timeout=%u", s->remote, (unsigned long long)s->id,
+			    t->p.handshake_timeout);
+		session_end(s, SESSION_END_HANDSHAKE_TIMEOUT, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+			    "handshake_timeout");
+		return;
+	}
 	if (left > 0) {
+		if (!s->dec.magic_seen && s->handshake_deadline - now < left)
+			left = s->handshake_deadline - now;
 		lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check, left);
 		return;
 	}
 	log_info("event=session_idle session=%llu remote=%s idle_timeout=%u",
 		 (unsigned long long)s->id, s->remote, t->p.idle_timeout);
 	metric_inc(t->m.idle_closes);
-	session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
+	session_end(s, SESSION_END_IDLE, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
 }
 
 static void deliver(void *arg, const uint8_t *record, size_t len)
@@ -141,46 +174,17 @@ static void protocol_error(struct session *s, int err)
 		metric_inc(t->m.perr_nomem);
 		break;
 	}
-	log_warnx("event=protocol_error session=%llu remote=%s reason=%s",
-		  (unsigned long long)s->id, s->remote, reason);
+	log_limited(&lim_protocol, LOG_LEVEL_WARN,
+		    "event=protocol_error session=%llu remote=%s reason=%s",
+		    (unsigned long long)s->id, s->remote, reason);
 	send_close_frame(s->wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, reason);
+	s->end = SESSION_END_PROTOCOL_ERROR;
 	s->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
 	s->close_reason = reason;
 }
 
-static int session_refuse(struct transport *t, struct lws *wsi)
-{
-	char remote[48];
-
-	session_peer_addr(wsi, remote, sizeof(remote));
-	if (t->stopping) {
-		metric_inc(t->m.refused_shutdown);
-		log_info("event=session_refused remote=%s reason=shutting_down", remote);
-		return 1;
-	}
-	if (t->st.count >= t->p.max_sessions) {
-		metric_inc(t->m.refused_max);
-		log_warnx("event=session_refused remote=%s reason=max_sessions limit=%u", remote,
-			  t->p.max_sessions);
-		return 1;
-	}
-	if (transport_fds_full(t)) {
-		metric_inc(t->m.refused_fds);
-		log_warnx("event=session_refused remote=%s reason=descriptors sessions=%u "
-			  "relay_sockets=%u limit=%u", remote, t->st.count, t->relay_sockets,
-			  t->fd_budget);
-		return 1;
-	}
-	if (session_ip_count(&t->st, remote) >= t->p.max_sessions_per_ip) {
-		metric_inc(t->m.refused_per_ip);
-		log_warnx("event=session_refused remote=%s reason=max_sessions_per_ip limit=%u",
-			  remote, t->p.max_sessions_per_ip);
-		return 1;
-	}
-	return 0;
-}
-
-static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s)
+static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s,
+			int64_t handshake_deadline)
 {
 	struct transport *t = vhd->t;
 	int ret;
@@ -193,15 +197,16 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s)
 	s->binary = lws_get_protocol(wsi)->id == PROTO_BINARY;
 	s->started = time(NULL);
 	s->last_record = clock_usec();
+	s->handshake_deadline = handshake_deadline;
 	session_peer_addr(wsi, s->remote, sizeof(s->remote));
+	session_peer_client(wsi, s->client, sizeof(s->client));
 	frame_decoder_init(&s->dec);
 	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);
 	gate_init(&s->gate, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT);
 	ret = session_add(&t->st, s);
 	if (ret < 0)
 		return ret;
-	lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check,
-			 (lws_usec_t)t->p.idle_timeout * LWS_US_PER_SEC);
+	idle_check(&s->sul_idle);
 	metric_set(t->m.sessions, t->st.count);
 	metric_inc(t->m.sessions_total);
 	log_info("event=session_open session=%llu remote=%s vhost=%s mode=%s",
@@ -217,8 +222,9 @@ static void session_closed(struct session *s)
 		return;
 	if (frame_decoder_mid_record(&s->dec) && !s->close_code) {
 		metric_inc(t->m.perr_truncated);
-		log_warnx("event=protocol_error session=%llu remote=%s reason=eof_mid_record",
-			  (unsigned long long)s->id, s->remote);
+		log_limited(&lim_protocol, LOG_LEVEL_WARN,
+			    "event=protocol_error session=%llu remote=%s reason=eof_mid_record",
+			    (unsigned long long)s->id, s->remote);
 	}
 	lws_sul_cancel(&s->sul_idle);
 	lws_sul_cancel(&s->sul_hold);
@@ -228,11 +234,7 @@ static void session_closed(struct session *s)
 	recq_free(&s->sendq);
 	gate_free(&s->gate);
 	metric_set(t->m.sessions, t->st.count);
-	log_info("event=session_close session=%llu remote=%s records_in=%llu records_out=%llu "
-		 "bytes_in=%llu bytes_out=%llu",
-		 (unsigned long long)s->id, s->remote, (unsigned long long)s->records_in,
-		 (unsigned long long)s->records_out, (unsigned long long)s->bytes_in,
-		 (unsigned long long)s->bytes_out);
+	session_log_end(s);
 	s->t = NULL;
 	if (t->hooks.closed)
 		t->hooks.closed(t->hooks.arg, s->id, s->hook_data);
@@ -246,6 +248,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 	struct ws_vhd *vhd = lws_protocol_vh_priv_get(lws_get_vhost(wsi), lws_get_protocol(wsi));
 	struct transport *t = transport_of(wsi);
 	struct session *s = user;
+	int64_t deadline;
 	int ret;
 
 	switch (reason) {
@@ -261,18 +264,24 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		tls_capture_ctx(t, user);
 		return 0;
 	case LWS_CALLBACK_SSL_INFO:
+		if (((const struct lws_ssl_info *)in)->where & SSL_CB_HANDSHAKE_DONE)
+			pending_tls_done(wsi);
 		return tls_info(t, wsi, in);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-		if (t->stopping) {
-			metric_inc(t->m.refused_shutdown);
-			return 1;
-		}
-		return 0;
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return session_refuse(t, wsi);
+		return pending_admit(t, (struct sockaddr *)
+				     &((struct lws_filter_network_conn_args *)user)->cli_addr);
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		return pending_start(t, wsi, lws_is_ssl(wsi)) < 0 ? -1 : 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return upgrade_check(t, wsi, in);
+	case LWS_CALLBACK_HTTP:
+		return upgrade_not_websocket(t, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
-		ret = session_open(vhd, wsi, s);
+		if (pending_upgraded(wsi, &deadline) < 0)
+			return -1;
+		ret = session_open(vhd, wsi, s, deadline);
 		if (ret < 0) {
+			s->end = SESSION_END_NO_MEMORY;
 			send_close_frame(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "no memory");
 			return -1;
 		}
@@ -286,12 +295,20 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			return -1;
 		}
 		return 0;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return session_peer_close(s, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!s->t)
 			return 0;
-		return session_writable(s);
+		ret = session_writable(s);
+		if (ret < 0 && !s->close_code)
+			s->end = SESSION_END_WRITE_FAILED;
+		return ret;
 	case LWS_CALLBACK_CLOSED:
 		session_closed(s);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		pending_destroyed(wsi);
 		return 0;
 	default:
 		break;
@@ -306,8 +323,6 @@ const struct lws_protocols transport_protocols[] = {
 	{ .name = "wswg-binary", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
 	  .id = PROTO_BINARY },
-	{ .name = "wssd-udp", .callback = relay_udp_callback },
-	{ .name = "wssd-fd", .callback = transport_fd_callback },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -361,7 +376,7 @@ int transport_session_close(struct transport *t, uint64_t session_id, uint16_t c
 		return -ENOENT;
 	log_info("event=session_closing session=%llu remote=%s code=%u reason=%s",
 		 (unsigned long long)s->id, s->remote, code, reason);
-	session_close(s, code, reason);
+	session_end(s, SESSION_END_SERVER, code, reason);
 	return 0;
 }
 

@@ -1,19 +1,25 @@
-/* The admin HTTP endpoint on the daemon's lws context. */
+/*
+ * The admin HTTP endpoint on the daemon's lws context: GET and HEAD of
+ * /metrics and /status, 405 for other methods, and never an upgrade.
+ */
 #include "wssd/admin.h"
 #include "common/metrics.h"
 #include "transport/transport.h"
 
 #include <libwebsockets.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 
 struct admin_pss {
-	unsigned char *body;	/* LWS_PRE headroom, then len bytes */
+	unsigned char *body;	/* LWS_PRE headroom, then len bytes; NULL for HEAD */
 	size_t len;
 	const char *type;
 };
+
+static const struct transport_http_header allow[] = { { "Allow", "GET, HEAD" }, { NULL, NULL } };
 
 static void json_string(FILE *f, const char *s)
 {
@@ -98,11 +104,21 @@ static int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
 		*end = buf + sizeof(buf) - 1;
 
+	bool head;
+
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		transport_http_answer(wsi, 400, NULL, "wssd: the admin endpoint does not upgrade\n");
+		return -1;
 	case LWS_CALLBACK_HTTP:
 		a = lws_get_vhost_user(lws_get_vhost(wsi));
+		head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+		if (!head && !lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)) {
+			transport_http_answer(wsi, 405, allow, "wssd: GET or HEAD\n");
+			return -1;
+		}
 		if (strcmp(in, "/metrics") && strcmp(in, "/status")) {
-			lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+			transport_http_answer(wsi, 404, NULL, head ? NULL : "wssd: /metrics or /status\n");
 			return -1;
 		}
 		if (render(pss, a, in) < 0)
@@ -110,6 +126,11 @@ static int admin_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 		if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, pss->type, pss->len, &p, end) ||
 		    lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
+		if (head) {
+			free(pss->body);
+			pss->body = NULL;
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
 		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:

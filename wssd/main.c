@@ -228,6 +228,9 @@ static int run(struct daemon *d)
 	p.max_sessions = d->cfg.max_sessions;
 	p.max_sessions_per_ip = d->cfg.max_sessions_per_ip;
 	p.idle_timeout = d->cfg.idle_timeout;
+	p.handshake_timeout = d->cfg.handshake_timeout;
+	p.max_pending = d->cfg.max_pending;
+	p.max_pending_per_ip = d->cfg.max_pending_per_ip;
 	p.send_queue = d->cfg.send_queue;
 	p.hold_queue = d->cfg.hold_queue;
 	p.hold_timeout = d->cfg.hold_timeout;

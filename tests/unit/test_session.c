@@ -16,6 +16,7 @@ static struct session *new_session(const char *remote)
 
 	assert_non_null(s);
 	snprintf(s->remote, sizeof(s->remote), "%s", remote);
+	snprintf(s->client, sizeof(s->client), "%s", remote);
 	return s;
 }
 

@@ -1,0 +1,264 @@
+/*
+ * Connections before their upgrade: per-address and total bounds, the
+ * handshake deadline, and a log line and a counter for every one that ends
+ * before it is a session.
+ */
+#include "transport/internal.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct log_limit lim_refused, lim_evicted, lim_timeout, lim_closed;
+
+const char *pending_stage_name(enum pending_stage stage)
+{
+	static const char *const names[] = { "tls", "http", "magic" };
+
+	return names[stage];
+}
+
+void pending_metrics_register(struct pending_table *pt)
+{
+	static const char timeouts[] =
+		"Connections closed at websocket.handshake_timeout, by what they had not finished";
+
+	pt->gauge = metric_gauge("wssd_pending_connections", NULL,
+				 "Connections accepted and not yet upgraded");
+	pt->evicted = metric_counter("wssd_pending_evicted_total", NULL,
+				     "Oldest pending connections closed to admit a new one "
+				     "(websocket.max_pending reached)");
+	pt->closed = metric_counter("wssd_pending_closed_total", NULL,
+				    "Connections that ended before their upgrade on their own "
+				    "(client gone, TLS or HTTP error)");
+	pt->refused_per_addr = metric_counter("wssd_sessions_refused_total",
+					      "reason=\"max_pending_per_ip\"", NULL);
+	pt->timeouts[PENDING_TLS] = metric_counter("wssd_handshake_timeouts_total",
+						   "stage=\"tls\"", timeouts);
+	pt->timeouts[PENDING_HTTP] = metric_counter("wssd_handshake_timeouts_total",
+						    "stage=\"http\"", NULL);
+	pt->timeouts[PENDING_MAGIC] = metric_counter("wssd_handshake_timeouts_total",
+						     "stage=\"magic\"", NULL);
+}
+
+static unsigned key_hash(const uint8_t key[ADDR_KEY_LEN])
+{
+	unsigned h = 2166136261u;
+
+	for (int i = 0; i < ADDR_KEY_LEN; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % PENDING_BUCKETS;
+}
+
+static struct pending_addr **addr_slot(struct pending_table *pt, const uint8_t key[ADDR_KEY_LEN])
+{
+	struct pending_addr **a = &pt->addrs[key_hash(key)];
+
+	while (*a && memcmp((*a)->key, key, ADDR_KEY_LEN))
+		a = &(*a)->next;
+	return a;
+}
+
+/* Takes p out of the counts; it stays allocated until lws destroys its wsi. */
+static void unlist(struct pending_table *pt, struct pending *p)
+{
+	struct pending_addr **a;
+
+	if (!p->listed)
+		return;
+	p->listed = false;
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		pt->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		pt->newest = p->older;
+	p->older = p->newer = NULL;
+	a = addr_slot(pt, p->addr->key);
+	if (--p->addr->count == 0) {
+		*a = p->addr->next;
+		free(p->addr);
+	}
+	p->addr = NULL;
+	pt->count--;
+	metric_set(pt->gauge, pt->count);
+}
+
+static void kill_now(lws_sorted_usec_list_t *sul)
+{
+	struct pending *p = lws_container_of(sul, struct pending, sul);
+
+	lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+}
+
+static void deadline_passed(lws_sorted_usec_list_t *sul)
+{
+	struct pending *p = lws_container_of(sul, struct pending, sul);
+	struct transport *t = p->t;
+
+	unlist(&t->pending, p);
+	metric_inc(t->pending.timeouts[p->stage]);
+	log_limited(&lim_timeout, LOG_LEVEL_INFO,
+		    "event=handshake_timeout remote=%s stage=%s handshake_timeout=%u", p->remote,
+		    pending_stage_name(p->stage), t->p.handshake_timeout);
+	kill_now(sul);
+}
+
+static void evict_oldest(struct transport *t)
+{
+	struct pending *p = t->pending.oldest;
+
+	unlist(&t->pending, p);
+	metric_inc(t->pending.evicted);
+	log_limited(&lim_evicted, LOG_LEVEL_WARN,
+		    "event=connection_evicted remote=%s stage=%s age_ms=%lld max_pending=%u",
+		    p->remote, pending_stage_name(p->stage),
+		    (long long)(clock_usec() - p->accepted) / 1000, t->pending.cap);
+	/* not from inside the listener's accept: on the next turn of the loop */
+	lws_sul_schedule(t->ctx, 0, &p->sul, kill_now, 1);
+}
+
+int pending_admit(struct transport *t, const struct sockaddr *peer)
+{
+	struct pending_table *pt = &t->pending;
+	uint8_t key[ADDR_KEY_LEN];
+	char remote[48], client[ADDR_KEY_TEXT];
+	struct pending_addr *a;
+
+	if (addr_client_key(peer, key, client, sizeof(client)) < 0)
+		return 1;
+	addr_host_text(peer, remote, sizeof(remote));
+	if (t->stopping) {
+		metric_inc(t->m.refused_shutdown);
+		log_limited(&lim_refused, LOG_LEVEL_INFO,
+			    "event=session_refused remote=%s reason=shutting_down", remote);
+		return 1;
+	}
+	a = *addr_slot(pt, key);
+	if (a && a->count >= t->p.max_pending_per_ip) {
+		metric_inc(pt->refused_per_addr);
+		log_limited(&lim_refused, LOG_LEVEL_WARN,
+			    "event=session_refused remote=%s client=%s reason=max_pending_per_ip "
+			    "limit=%u", remote, client, t->p.max_pending_per_ip);
+		return 1;
+	}
+	if (transport_fds_full(t)) {
+		metric_inc(t->m.refused_fds);
+		log_limited(&lim_refused, LOG_LEVEL_WARN,
+			    "event=session_refused remote=%s reason=descriptors sessions=%u "
+			    "relay_sockets=%u pending=%u limit=%u", remote, t->st.count,
+			    t->relay_sockets, pt->count, t->fd_budget);
+		return 1;
+	}
+	if (pt->count >= pt->cap)
+		evict_oldest(t);
+	return 0;
+}
+
+int pending_start(struct transport *t, struct lws *wsi, bool tls)
+{
+	struct pending_table *pt = &t->pending;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	uint8_t key[ADDR_KEY_LEN];
+	struct pending_addr **slot;
+	struct pending *p;
+
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (addr_client_key((struct sockaddr *)&ss, key, NULL, 0) < 0)
+		return -EAFNOSUPPORT;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	slot = addr_slot(pt, key);
+	if (!*slot) {
+		*slot = calloc(1, sizeof(**slot));
+		if (!*slot) {
+			free(p);
+			return -ENOMEM;
+		}
+		memcpy((*slot)->key, key, ADDR_KEY_LEN);
+	}
+	(*slot)->count++;
+	p->addr = *slot;
+	p->t = t;
+	p->wsi = wsi;
+	p->stage = tls ? PENDING_TLS : PENDING_HTTP;
+	p->accepted = clock_usec();
+	p->deadline = p->accepted + (int64_t)t->p.handshake_timeout * 1000000;
+	p->listed = true;
+	addr_host_text((struct sockaddr *)&ss, p->remote, sizeof(p->remote));
+	p->older = pt->newest;
+	if (pt->newest)
+		pt->newest->newer = p;
+	else
+		pt->oldest = p;
+	pt->newest = p;
+	pt->count++;
+	metric_set(pt->gauge, pt->count);
+	lws_set_opaque_user_data(wsi, p);
+	lws_sul_schedule(t->ctx, 0, &p->sul, deadline_passed,
+			 (lws_usec_t)t->p.handshake_timeout * LWS_US_PER_SEC);
+	return 0;
+}
+
+void pending_tls_done(struct lws *wsi)
+{
+	struct pending *p = lws_get_opaque_user_data(wsi);
+
+	if (p && p->stage == PENDING_TLS)
+		p->stage = PENDING_HTTP;
+}
+
+void pending_refused(struct lws *wsi)
+{
+	struct pending *p = lws_get_opaque_user_data(wsi);
+
+	if (p)
+		unlist(&p->t->pending, p);
+}
+
+static void forget(struct lws *wsi, struct pending *p)
+{
+	lws_sul_cancel(&p->sul);
+	lws_set_opaque_user_data(wsi, NULL);
+	free(p);
+}
+
+int pending_upgraded(struct lws *wsi, int64_t *deadline)
+{
+	struct pending *p = lws_get_opaque_user_data(wsi);
+	bool ended;
+
+	if (!p)
+		return -ETIMEDOUT;
+	ended = !p->listed;
+	*deadline = p->deadline;
+	unlist(&p->t->pending, p);
+	forget(wsi, p);
+	return ended ? -ETIMEDOUT : 0;
+}
+
+void pending_destroyed(struct lws *wsi)
+{
+	struct pending *p = lws_get_opaque_user_data(wsi);
+	struct transport *t;
+
+	if (!p)
+		return;
+	t = p->t;
+	if (p->listed) {
+		unlist(&t->pending, p);
+		metric_inc(t->pending.closed);
+		log_limited(&lim_closed, LOG_LEVEL_INFO,
+			    "event=connection_closed remote=%s stage=%s reason=before_upgrade "
+			    "age_ms=%lld", p->remote, pending_stage_name(p->stage),
+			    (long long)(clock_usec() - p->accepted) / 1000);
+	}
+	forget(wsi, p);
+}
