@@ -379,19 +379,10 @@ struct listener_ref {
 	const struct config_addr *a;
 };
 
-/* a, with an IPv4-mapped IPv6 address as the IPv4 address it maps. */
 static void listener_sockaddr(const struct config_addr *a, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
 	addr_numeric(a->host, a->port, ss, NULL);
-	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = in6->sin6_port };
-
-		memcpy(&in4.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
-		memset(ss, 0, sizeof(*ss));
-		memcpy(ss, &in4, sizeof(in4));
-	}
+	addr_unmap(ss);
 }
 
 static bool is_any(const struct sockaddr_storage *ss)
