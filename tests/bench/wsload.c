@@ -1,11 +1,14 @@
 /*
  * wsload: load for the relay benchmarks (tests/bench/relay.sh).
  *
- *   wsload [--insecure] [--binary] --sessions N [--blast SECONDS] [--size BYTES] URL
+ *   wsload [--insecure] [--binary] --sessions N [--blast SECONDS] [--size BYTES]
+ *          [--partial BYTES] URL
  *     opens N WebSocket sessions (TLS handshake, upgrade, magic), prints
  *     ready=N, then either holds them idle until SIGTERM, or for SECONDS
  *     sends BYTES-long records on all of them round-robin as fast as the
- *     sockets take them, and prints sent=COUNT.
+ *     sockets take them, and prints sent=COUNT. With --partial each idle
+ *     session also sends a record header announcing 65535 bytes and then
+ *     only BYTES of them.
  *   wsload --udp HOST:PORT --blast SECONDS [--size BYTES]
  *     sends BYTES-long UDP datagrams to HOST:PORT for SECONDS (the direct
  *     baseline) and prints sent=COUNT.
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
 		{ "udp", required_argument, NULL, 'u' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "binary", no_argument, NULL, 'b' },
+		{ "partial", required_argument, NULL, 'p' },
 		{ 0 }
 	};
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
@@ -170,9 +174,9 @@ int main(int argc, char **argv)
 	const char *udp = NULL;
 	unsigned n = 1, started = 0, open = 0, dead = 0, next = 0;
 	double blast = 0, end = 0;
-	size_t size = 1400;
+	size_t size = 1400, partial = 0;
 	bool insecure = false, binary = false, busy;
-	uint8_t *rec, magic[4];
+	uint8_t *rec, *prec, magic[4];
 	uint64_t sent = 0;
 	double started_at = now_s();
 	char err[512];
@@ -198,6 +202,9 @@ int main(int argc, char **argv)
 		case 'b':
 			binary = true;
 			break;
+		case 'p':
+			partial = strtoul(optarg, NULL, 10);
+			break;
 		default:
 			return 2;
 		}
@@ -205,7 +212,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (size == 0 || size > FRAME_MAX_RECORD || n == 0) {
+	if (size == 0 || size > FRAME_MAX_RECORD || n == 0 || partial >= FRAME_MAX_RECORD) {
 		fprintf(stderr, "wsload: bad --size or --sessions\n");
 		return 2;
 	}
@@ -232,8 +239,9 @@ int main(int argc, char **argv)
 	}
 	ss = calloc(n, sizeof(*ss));
 	rec = malloc(FRAME_HEADER_LEN + size);
+	prec = calloc(1, FRAME_HEADER_LEN + partial);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!ss || !rec || ep < 0) {
+	if (!ss || !rec || !prec || ep < 0) {
 		perror("wsload");
 		return 1;
 	}
@@ -241,6 +249,7 @@ int main(int argc, char **argv)
 	memset(rec + FRAME_HEADER_LEN, 0x5a, size);
 	rec[FRAME_HEADER_LEN] = 4;
 	frame_put_header(magic, FRAME_MAGIC);
+	frame_put_header(prec, FRAME_MAX_RECORD);
 
 	while (!stop) {
 		int k, ret;
@@ -307,6 +316,9 @@ int main(int argc, char **argv)
 				open++;
 				ret = ws_conn_send(&s->ws, binary ? WS_OP_BINARY : WS_OP_TEXT, magic,
 						   sizeof(magic), SIZE_MAX);
+				if (!ret && partial)
+					ret = ws_conn_send(&s->ws, binary ? WS_OP_BINARY : WS_OP_TEXT,
+							   prec, FRAME_HEADER_LEN + partial, SIZE_MAX);
 				if (!ret)
 					ret = ws_conn_flush(&s->ws);
 			}
@@ -339,6 +351,7 @@ int main(int argc, char **argv)
 			ws_conn_close(&ss[i].ws);
 	free(ss);
 	free(rec);
+	free(prec);
 	freeaddrinfo(res);
 	SSL_CTX_free(ctx);
 	close(ep);

@@ -5,8 +5,10 @@
  * stands in for the WireGuard port.
  *
  *   wsprobe udp-echo HOST PORT
+ *   wsprobe [--bind ADDR] HOST PORT hold-tcp N FILE
  *   wsprobe [--tls] [--subproto NAME] [--deflate] [--path P] [--bind ADDR]
- *           [--rcvbuf BYTES] [--save-cert FILE]
+ *           [--rcvbuf BYTES] [--save-cert FILE] [--method M] [--http V]
+ *           [--ws-version V] [--key K] [--no-pong]
  *           HOST PORT STEP...
  *
  * Steps: magic, text HEX, bin HEX, keepalive, echo LEN COUNT, echo-split LEN
@@ -14,12 +16,23 @@
  * the length), echo-multi LEN COUNT (all records in one message),
  * flood COUNT LEN (send without reading), drain (read replies until a second
  * of silence, print how many), expect-close CODE, half LEN (half a record, then exit), loop-echo FILE
- * (echo until FILE exists), ready (print "ready"), wait-file FILE, sleep MS.
- * Instead of steps: garbage (not TLS: send junk, wait for the close) or
- * expect-refused (the upgrade must not be answered with 101).
+ * (echo until FILE exists), ready (print "ready"), wait-file FILE, sleep MS,
+ * close HEX (a close frame with that payload), raw HEX (bytes as they are,
+ * outside any frame), keepalives SECONDS (one a second, failing on a ping
+ * or a close from the server).
+ * Instead of steps: garbage (not TLS: send junk, wait for the close),
+ * expect-refused (the upgrade must not be answered with 101), expect-status
+ * CODE [HEADER...] (answered CODE, with these headers), or wait-close
+ * (connect, and TLS with --tls, then send nothing until the server closes;
+ * prints how long that took). hold-tcp keeps N TCP connections open,
+ * opening a new one for each the server closes, until FILE exists; it
+ * prints the connections it opened.
  *
  * --deflate offers permessage-deflate, as some flyctl versions do, and fails
  * unless the server declines it (the probe's frames are never compressed).
+ * --method, --http (the version in the request line), --ws-version and
+ * --key change the upgrade request ("none" leaves the header out); with
+ * --no-pong pings go unanswered.
  *
  * Exits 0 when every step did what it expects, 1 otherwise, with a line
  * on stderr saying which step failed.
@@ -38,9 +51,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport/client.h"
@@ -49,7 +65,8 @@
 
 static int fd = -1;
 static SSL *ssl;
-static bool binary;
+static bool binary, no_pong;
+static char resp[4096];		/* the upgrade's answer */
 static uint32_t rng = 12345;
 static const char *step = "connect";
 
@@ -131,7 +148,7 @@ static void send_msg(const uint8_t *data, size_t len)
 	send_frame(binary ? 2 : 1, data, len);
 }
 
-/* Reads one whole message; returns its opcode. Answers pings. */
+/* Reads one whole message; returns its opcode. Answers pings unless --no-pong. */
 static int recv_msg(uint8_t **out, size_t *outlen)
 {
 	for (;;) {
@@ -160,7 +177,7 @@ static int recv_msg(uint8_t **out, size_t *outlen)
 		if (!buf)
 			die("out of memory");
 		get_exact(buf, len);
-		if (op == 9) {
+		if (op == 9 && !no_pong) {
 			send_frame(10, buf, len);
 			free(buf);
 			continue;
@@ -221,20 +238,35 @@ static void tls_start(const char *host, const char *save_cert)
 	}
 }
 
-/* Returns the HTTP status of the upgrade answer (0 when the server closed). */
-static int upgrade(const char *host, const char *path, const char *subproto, bool deflate)
+struct request {
+	const char *path, *subproto, *method, *http, *version, *key;
+	bool deflate;
+};
+
+/* "Name: value\r\n", or nothing for "none". */
+static const char *header(char *buf, size_t len, const char *name, const char *value)
 {
-	char req[1024], resp[4096];
+	if (!value || !strcmp(value, "none"))
+		return "";
+	snprintf(buf, len, "%s: %s\r\n", name, value);
+	return buf;
+}
+
+/* Returns the HTTP status of the upgrade answer (0 when the server closed). */
+static int upgrade(const char *host, const struct request *r)
+{
+	char req[1024], key[128], ver[64], proto[256];
 	size_t have = 0;
 	int status = 0;
 
 	snprintf(req, sizeof(req),
-		 "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+		 "%s %s HTTP/%s\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 		 "%s%s%s%sOrigin: https://%s/\r\n\r\n",
-		 path, host, subproto ? "Sec-WebSocket-Protocol: " : "", subproto ? subproto : "",
-		 subproto ? "\r\n" : "",
-		 deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "",
+		 r->method, r->path, r->http, host,
+		 header(key, sizeof(key), "Sec-WebSocket-Key", r->key),
+		 header(ver, sizeof(ver), "Sec-WebSocket-Version", r->version),
+		 header(proto, sizeof(proto), "Sec-WebSocket-Protocol", r->subproto),
+		 r->deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "",
 		 host);
 	put_raw(req, strlen(req));
 	while (have < sizeof(resp) - 1) {
@@ -247,8 +279,8 @@ static int upgrade(const char *host, const char *path, const char *subproto, boo
 		if (have >= 4 && !memcmp(resp + have - 4, "\r\n\r\n", 4))
 			break;
 	}
-	sscanf(resp, "HTTP/1.1 %d", &status);
-	if (deflate && strcasestr(resp, "\nSec-WebSocket-Extensions:"))
+	sscanf(resp, "HTTP/1.%*d %d", &status);
+	if (r->deflate && strcasestr(resp, "\nSec-WebSocket-Extensions:"))
 		die("the server accepted an extension");
 	return status;
 }
@@ -375,10 +407,90 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Keeps n connections open (reopening what the server closes) until file exists. */
+static int hold_tcp(const char *host, const char *port, const char *bind_addr, unsigned n,
+		    const char *file)
+{
+	struct rlimit rl = { n + 64, n + 64 };
+	struct pollfd *p = calloc(n, sizeof(*p));
+	unsigned long opened = 0;
+
+	if (!p)
+		die("out of memory");
+	setrlimit(RLIMIT_NOFILE, &rl);
+	while (!exists(file)) {
+		for (unsigned i = 0; i < n; i++) {
+			char c;
+
+			if (p[i].fd > 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    read(p[i].fd, &c, 1) > 0)
+				continue;
+			if (p[i].fd > 0 && !p[i].revents)
+				continue;
+			if (p[i].fd > 0)
+				close(p[i].fd);
+			tcp_connect(host, port, bind_addr);
+			p[i] = (struct pollfd){ .fd = fd, .events = POLLIN };
+			opened++;
+		}
+		if (poll(p, n, 100) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+	}
+	printf("opened=%lu\n", opened);
+	return 0;
+}
+
+/* Sends nothing; the server must close within 30 s. */
+static int wait_close(void)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	double t0 = now_s();
+	uint8_t b[256];
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (get_some(b, sizeof(b)))
+		;
+	if (now_s() - t0 >= 29)
+		die("the server kept the connection for 30 s");
+	printf("closed_after=%.1f\n", now_s() - t0);
+	return 0;
+}
+
+/* One keepalive record a second for seconds; a ping or a close fails. */
+static void keepalives(unsigned seconds)
+{
+	for (double end = now_s() + seconds; now_s() < end;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint8_t *msg;
+		size_t mlen;
+		int op;
+
+		send_msg((const uint8_t *)"\0\0\0\0", 4);
+		if ((!ssl || !SSL_pending(ssl)) && poll(&p, 1, 1000) <= 0)
+			continue;
+		op = recv_msg(&msg, &mlen);
+		free(msg);
+		if (op == 9)
+			die("the server sent a ping");
+		if (op == 8)
+			die("the server closed the session");
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *subproto = NULL, *path = "/", *save_cert = NULL, *bind_addr = NULL;
-	bool tls = false, deflate = false;
+	struct request r = { .path = "/", .method = "GET", .http = "1.1", .version = "13",
+			     .key = "dGhlIHNhbXBsZSBub25jZQ==" };
+	const char *save_cert = NULL, *bind_addr = NULL;
+	bool tls = false;
 	int i = 1, status;
 	static uint8_t buf[70000];
 
@@ -388,11 +500,21 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--tls"))
 			tls = true;
 		else if (!strcmp(argv[i], "--subproto") && i + 1 < argc)
-			subproto = argv[++i];
+			r.subproto = argv[++i];
 		else if (!strcmp(argv[i], "--deflate"))
-			deflate = true;
+			r.deflate = true;
 		else if (!strcmp(argv[i], "--path") && i + 1 < argc)
-			path = argv[++i];
+			r.path = argv[++i];
+		else if (!strcmp(argv[i], "--method") && i + 1 < argc)
+			r.method = argv[++i];
+		else if (!strcmp(argv[i], "--http") && i + 1 < argc)
+			r.http = argv[++i];
+		else if (!strcmp(argv[i], "--ws-version") && i + 1 < argc)
+			r.version = argv[++i];
+		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			r.key = argv[++i];
+		else if (!strcmp(argv[i], "--no-pong"))
+			no_pong = true;
 		else if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc)
 			rcvbuf = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bind") && i + 1 < argc)
@@ -408,8 +530,11 @@ int main(int argc, char **argv)
 				"HOST PORT STEP...\n");
 		return 2;
 	}
-	binary = subproto && !strcmp(subproto, "wswg-binary");
+	binary = r.subproto && !strcmp(r.subproto, "wswg-binary");
 	rng ^= (uint32_t)getpid();
+	if (!strcmp(argv[i + 2], "hold-tcp") && argc - i >= 5)
+		return hold_tcp(argv[i], argv[i + 1], bind_addr, (unsigned)atoi(argv[i + 3]),
+				argv[i + 4]);
 	tcp_connect(argv[i], argv[i + 1], bind_addr);
 	if (!strcmp(argv[i + 2], "garbage")) {
 		/* Not TLS at all: the server must close on us. */
@@ -423,11 +548,28 @@ int main(int argc, char **argv)
 	}
 	if (tls)
 		tls_start(argv[i], save_cert);
+	if (!strcmp(argv[i + 2], "wait-close")) {
+		step = "wait-close";
+		return wait_close();
+	}
 	step = "upgrade";
-	status = upgrade(argv[i], path, subproto, deflate);
+	status = upgrade(argv[i], &r);
 	if (!strcmp(argv[i + 2], "expect-refused")) {
 		if (status == 101)
 			die("upgrade accepted, expected a refusal");
+		return 0;
+	}
+	if (!strcmp(argv[i + 2], "expect-status") && argc - i >= 4) {
+		step = "expect-status";
+		if (status != atoi(argv[i + 3]))
+			die("answered %d, expected %s", status, argv[i + 3]);
+		for (int h = i + 4; h < argc; h++) {
+			char want[128];
+
+			snprintf(want, sizeof(want), "\n%s:", argv[h]);
+			if (!strcasestr(resp, want))
+				die("no %s header in the answer", argv[h]);
+		}
 		return 0;
 	}
 	if (status != 101)
@@ -444,6 +586,15 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "keepalive")) {
 			send_msg((const uint8_t *)"\0\0\0\0", 4);
+		} else if (!strcmp(a, "close")) {
+			send_frame(8, buf, parse_hex(n1, buf, sizeof(buf)));
+			i++;
+		} else if (!strcmp(a, "raw")) {
+			put_raw(buf, parse_hex(n1, buf, sizeof(buf)));
+			i++;
+		} else if (!strcmp(a, "keepalives")) {
+			keepalives((unsigned)atoi(n1));
+			i++;
 		} else if (!strcmp(a, "echo") || !strcmp(a, "echo-split") || !strcmp(a, "echo-cut") ||
 			   !strcmp(a, "echo-multi")) {
 			int parts = a[4] == '\0' ? 1 : a[5] == 's' ? 2 : a[5] == 'c' ? 3 : 0;
