@@ -50,7 +50,7 @@ struct transport_params {
 enum transport_verdict { TRANSPORT_FORWARD, TRANSPORT_HOLD, TRANSPORT_DROP };
 
 /* Per session, bytes the hooks may keep: zeroed when the session opens. */
-#define TRANSPORT_HOOK_DATA 32
+#define TRANSPORT_HOOK_DATA 64
 
 struct transport_record {
 	uint64_t session_id;
