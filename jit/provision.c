@@ -34,10 +34,16 @@ struct job {
  * A peer waiting for the device. The device takes one request at a time,
  * and a request can carry many peers: workers queue their peers, and
  * whichever finds nobody writing takes the whole queue to the device in
- * one request (as a database groups commits).
+ * one request (as a database groups commits). The store's rows go first, in
+ * one transaction: a crash between the two leaves rows the device lacks,
+ * which the next start forgets, never a peer of wssd's without its row.
+ * provision_exclusive() keeps readers of both (resync, reaper, evictions)
+ * from seeing a batch half done.
  */
 struct device_write {
 	struct wgdev_set_peer change;
+	struct store_installed row;	/* written before the device is */
+	const char *detail;		/* for the event log */
 	int result;
 	bool done;
 	struct device_write *next;
@@ -77,31 +83,71 @@ const char *provision_outcome_name(enum provision_outcome outcome)
 }
 
 /* A request that fails is retried peer by peer, so each learns its own errno. */
-static void write_batch(struct provision *p, struct device_write *batch)
+static void write_chunk(struct provision *p, struct device_write *first, struct device_write *end)
 {
 	struct wgdev_set_peer changes[WRITE_BATCH];
-	struct device_write *first = batch;
+	struct store_installed rows[WRITE_BATCH] = { 0 };
+	const char *details[WRITE_BATCH] = { 0 };
+	struct wgdev_set set = { .peers = changes };
+	struct store *store = p->o.lookup.store;
+	int ret;
 
-	while (first) {
-		struct device_write *w = first;
-		struct wgdev_set set = { .peers = changes };
-		int ret;
-
-		for (; w && set.n_peers < WRITE_BATCH; w = w->next)
-			changes[set.n_peers++] = w->change;
-		ret = wgdev_apply(p->o.dev, &set);
-		for (struct device_write *v = first; v != w; v = v->next) {
-			if (ret < 0 && set.n_peers > 1) {
-				struct wgdev_set one = { .peers = &v->change, .n_peers = 1 };
-
-				v->result = wgdev_apply(p->o.dev, &one);
-			} else {
-				v->result = ret;
-			}
-		}
-		first = w;
+	for (struct device_write *w = first; w != end; w = w->next) {
+		rows[set.n_peers] = w->row;
+		details[set.n_peers] = w->detail;
+		changes[set.n_peers++] = w->change;
 	}
+	/* Without its rows the batch does not go to the device at all. */
+	ret = store_installed_put_many(store, rows, details, set.n_peers);
+	if (ret < 0) {
+		for (struct device_write *v = first; v != end; v = v->next)
+			v->result = ret;
+		goto out;
+	}
+	ret = wgdev_apply(p->o.dev, &set);
+	for (struct device_write *v = first; v != end; v = v->next) {
+		char why[96];
+
+		v->result = ret;
+		if (ret < 0 && set.n_peers > 1) {
+			struct wgdev_set one = { .peers = &v->change, .n_peers = 1 };
+
+			v->result = wgdev_apply(p->o.dev, &one);
+		}
+		if (v->result == 0)
+			continue;
+		store_installed_remove(store, v->row.public_key);
+		snprintf(why, sizeof(why), "device refused the peer: %s", strerror(-v->result));
+		store_event_add(store, v->row.public_key, "install_failed", why);
+	}
+out:
 	sodium_memzero(changes, sizeof(changes));
+}
+
+static void write_batch(struct provision *p, struct device_write *batch)
+{
+	while (batch) {
+		struct device_write *end = batch;
+
+		for (unsigned n = 0; end && n < WRITE_BATCH; n++)
+			end = end->next;
+		write_chunk(p, batch, end);
+		batch = end;
+	}
+}
+
+void provision_exclusive(struct provision *p, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&p->dev_lock);
+	while (p->writing)
+		pthread_cond_wait(&p->dev_wake, &p->dev_lock);
+	p->writing = true;
+	pthread_mutex_unlock(&p->dev_lock);
+	fn(ctx);
+	pthread_mutex_lock(&p->dev_lock);
+	p->writing = false;
+	pthread_cond_broadcast(&p->dev_wake);
+	pthread_mutex_unlock(&p->dev_lock);
 }
 
 static int device_write(struct provision *p, struct device_write *w)
@@ -148,29 +194,27 @@ static void install(struct provision *p, const struct job *job, const struct jit
 			peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
 	const struct sockaddr *endpoint =
 		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
-	struct store_installed row = { 0 };
-	struct device_write w;
+	struct device_write w = { 0 };
 	int ret;
 
+	snprintf(r->detail, sizeof(r->detail), "via=%s source=%s allowed_ips=%zu",
+		 job->via == STORE_VIA_UDP ? "udp" : "ws", lookup_source_name(r->source),
+		 peer->n_allowedips);
+	memcpy(w.row.public_key, job->key, WG_KEY_LEN);
+	endpoint_format(&job->endpoint, w.row.endpoint, sizeof(w.row.endpoint));
+	w.row.via = job->via;
+	w.row.installed_at = w.row.last_seen = (int64_t)time(NULL);
+	w.detail = r->detail;
 	ret = wgdev_peer_change(&w.change, peer, endpoint, keepalive);
 	if (ret == 0)
 		ret = device_write(p, &w);
 	sodium_memzero(&w.change, sizeof(w.change));
 	if (ret < 0) {
 		r->outcome = PROVISION_FAILED;
-		snprintf(r->detail, sizeof(r->detail), "device refused the peer: %s", strerror(-ret));
-		store_event_add(p->o.lookup.store, job->key, "install_failed", r->detail);
+		snprintf(r->detail, sizeof(r->detail), "not installed: %s", strerror(-ret));
 		return;
 	}
 	r->outcome = PROVISION_INSTALLED;
-	memcpy(row.public_key, job->key, WG_KEY_LEN);
-	endpoint_format(&job->endpoint, row.endpoint, sizeof(row.endpoint));
-	row.via = job->via;
-	row.installed_at = row.last_seen = (int64_t)time(NULL);
-	snprintf(r->detail, sizeof(r->detail), "via=%s source=%s allowed_ips=%zu",
-		 job->via == STORE_VIA_UDP ? "udp" : "ws", lookup_source_name(r->source),
-		 peer->n_allowedips);
-	store_installed_put_event(p->o.lookup.store, &row, "installed", r->detail);
 }
 
 static void run_job(struct provision *p, const struct job *job, struct provision_result *r)

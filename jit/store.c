@@ -850,19 +850,19 @@ int store_installed_put(struct store *s, const struct store_installed *row)
 	return ret;
 }
 
-int store_installed_put_event(struct store *s, const struct store_installed *row,
-			      const char *event, const char *detail)
+int store_installed_put_many(struct store *s, const struct store_installed *rows,
+			     const char *const *details, size_t n)
 {
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	ret = txn_begin(s);
-	if (ret == 0) {
-		ret = installed_put_locked(s, row);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		ret = installed_put_locked(s, &rows[i]);
 		if (ret == 0)
-			ret = event_add_locked(s, row->public_key, event, detail);
-		ret = txn_end(s, ret);
+			ret = event_add_locked(s, rows[i].public_key, "installed", details[i]);
 	}
+	ret = txn_end(s, ret);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
