@@ -3,7 +3,9 @@
 # with an endpoint, a keepalive and two allowed IPs) installed in one set
 # split across messages, dumped back (a dump of many messages, merged) with
 # every peer and allowed IP checked, counted again by wg, evicted in one set.
-# Prints the times and their ratios: the cost should grow linearly.
+# Prints the times and their ratios: the cost should grow linearly. 2,000
+# runs before and after 20,000, and the slower of the two is the baseline:
+# the machine's load moves, and a ratio must not fail for it.
 . "$top_srcdir/tests/lib/common.sh"
 need_root
 CHECK="$top_builddir/tests/kernel/wgnl-check"
@@ -19,7 +21,7 @@ field() {
 	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-for n in ${SCALE_SIZES:-2000 20000}; do
+for n in ${SCALE_SIZES:-2000 20000 2000}; do
 	out=$("$CHECK" "$ifc" install "$n") || fail "install $n peers"
 	install=$(field seconds "$out")
 	pass "$n peers installed in $(field messages "$out") messages"
@@ -33,18 +35,23 @@ for n in ${SCALE_SIZES:-2000 20000}; do
 	evict=$(field seconds "$out")
 	check "no peer left after evicting $n" [ -z "$(wg show "$ifc" peers)" ]
 	echo "# netlink $n peers: install ${install}s dump ${dump}s evict ${evict}s"
-	eval "install_$n=$install dump_$n=$dump evict_$n=$evict"
+	echo "$n $install $dump $evict" >>"$TEST_TMP/times"
 done
 
 # The ratios, when both sizes ran: linear cost gives about 10, quadratic 100.
-# Install and evict (seconds even under TCG) must stay under 40; the dump,
-# tens of milliseconds at 2,000 peers, is printed only.
-if [ -n "${install_2000:-}" ] && [ -n "${install_20000:-}" ]; then
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b / (a > 0.001 ? a : 0.001) }'; }
-	ri=$(ratio "$install_2000" "$install_20000")
-	rd=$(ratio "$dump_2000" "$dump_20000")
-	re=$(ratio "$evict_2000" "$evict_20000")
-	echo "# netlink 20000/2000 peers: install ${ri}x dump ${rd}x evict ${re}x"
-	check "installing 10x the peers costs under 40x" awk -v r="$ri" 'BEGIN { exit !(r < 40) }'
-	check "evicting 10x the peers costs under 40x" awk -v r="$re" 'BEGIN { exit !(r < 40) }'
+# Install and evict must stay under 40 (the dump, tens of milliseconds at
+# 2,000 peers under TCG, is too short a time to judge by).
+ratios=$(awk '{
+	for (i = 2; i <= 4; i++) if ($i > t[$1, i]) t[$1, i] = $i
+	seen[$1] = 1
+} END {
+	if (!seen[2000] || !seen[20000]) exit
+	for (i = 2; i <= 4; i++) r[i] = t[20000, i] / (t[2000, i] > 0.001 ? t[2000, i] : 0.001)
+	printf "install %.1f dump %.1f evict %.1f\n", r[2], r[3], r[4]
+}' "$TEST_TMP/times")
+if [ -n "$ratios" ]; then
+	set -- $ratios
+	echo "# netlink 20000/2000 peers: install ${2}x dump ${4}x evict ${6}x"
+	check "installing 10x the peers costs under 40x" awk -v r="$2" 'BEGIN { exit !(r < 40) }'
+	check "evicting 10x the peers costs under 40x" awk -v r="$6" 'BEGIN { exit !(r < 40) }'
 fi
