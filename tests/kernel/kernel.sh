@@ -5,7 +5,8 @@
 # tests/kernel/guest/ inside (their "ok"/"FAIL:" lines are printed here) and
 # passes when all of them did. The kernel is cached in $WSSD_KERNEL_CACHE
 # (/var/cache/wssd-kernel). KVM when it works, else TCG; a run longer than
-# $KERNEL_TIMEOUT seconds (300) is a failure with the console printed.
+# $KERNEL_TIMEOUT seconds (300) is a failure with the console printed; a
+# guest script longer than $KERNEL_TEST_TIMEOUT (120) fails alone.
 # KERNEL_TESTS: the guest scripts to run (default: all).
 . "$top_srcdir/tests/lib/common.sh"
 need_net_tests qemu-system-x86_64 busybox apt-get dpkg-deb flock gzip ldd
@@ -70,7 +71,7 @@ done
 cat >"$ROOT/etc/wssd-kernel.env" <<ENV
 KERNEL_MODULES="$modules"
 KERNEL_TESTS="$(echo $tests)"
-KERNEL_TEST_TIMEOUT=$timeout
+KERNEL_TEST_TIMEOUT=${KERNEL_TEST_TIMEOUT:-120}
 ENV
 programs=""
 for p in wssd/wssd wssd/wssc wssd/wssctl tests/tools/wgdev-tool tests/kernel/wgnl-check; do
