@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,18 +134,6 @@ bool control_is_local(const struct control *c)
 	return c->local;
 }
 
-static void set_detail(struct control_reply *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_detail(struct control_reply *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
-	va_end(ap);
-}
-
 static size_t body_write(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct body *b = ctx;
@@ -199,15 +186,15 @@ static int fetch_local(struct control *c, const uint8_t key[WG_KEY_LEN], struct 
 
 	if (ret == 0) {
 		out->status = CONTROL_FOUND;
-		set_detail(out, "registry");
+		snprintf(out->detail, sizeof(out->detail), "registry");
 	} else if (ret == -ENOENT) {
 		out->status = CONTROL_NOT_FOUND;
-		set_detail(out, "not in the registry");
+		snprintf(out->detail, sizeof(out->detail), "not in the registry");
 	} else if (ret == -ENOMEM) {
 		return ret;
 	} else {
 		out->status = CONTROL_UNAVAILABLE;
-		set_detail(out, "registry: %s", strerror(-ret));
+		snprintf(out->detail, sizeof(out->detail), "registry: %s", strerror(-ret));
 	}
 	return 0;
 }
@@ -223,14 +210,14 @@ static void handle_response(struct control_reply *out, CURL *h, long code, struc
 		if (control_parse_peer(body->data ? body->data : "", body->len, key, &out->peer,
 				       &out->ttl, err, sizeof(err)) == 0) {
 			out->status = CONTROL_FOUND;
-			set_detail(out, "HTTP 200");
+			snprintf(out->detail, sizeof(out->detail), "HTTP 200");
 		} else {
-			set_detail(out, "HTTP 200 with a bad body: %s", err);
+			snprintf(out->detail, sizeof(out->detail), "HTTP 200 with a bad body: %s", err);
 		}
 		break;
 	case 404:
 		out->status = CONTROL_NOT_FOUND;
-		set_detail(out, "HTTP 404");
+		snprintf(out->detail, sizeof(out->detail), "HTTP 404");
 		break;
 	case 429:
 		out->status = CONTROL_RETRY_LATER;
@@ -240,10 +227,10 @@ static void handle_response(struct control_reply *out, CURL *h, long code, struc
 		if (retry_after > CONTROL_RETRY_AFTER_MAX)
 			retry_after = CONTROL_RETRY_AFTER_MAX;
 		out->retry_after = (unsigned)retry_after;
-		set_detail(out, "HTTP 429, retry after %u s", out->retry_after);
+		snprintf(out->detail, sizeof(out->detail), "HTTP 429, retry after %u s", out->retry_after);
 		break;
 	default:
-		set_detail(out, "HTTP %ld", code);
+		snprintf(out->detail, sizeof(out->detail), "HTTP %ld", code);
 		break;
 	}
 }
@@ -280,11 +267,11 @@ static int fetch_http(struct control *c, const uint8_t key[WG_KEY_LEN], struct c
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 		handle_response(out, h, code, &body, key);
 	} else if (body.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-		set_detail(out, "reply larger than %d bytes", CONTROL_MAX_BODY);
+		snprintf(out->detail, sizeof(out->detail), "reply larger than %d bytes", CONTROL_MAX_BODY);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		set_detail(out, "timeout after %u ms", c->timeout_ms);
+		snprintf(out->detail, sizeof(out->detail), "timeout after %u ms", c->timeout_ms);
 	} else {
-		set_detail(out, "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+		snprintf(out->detail, sizeof(out->detail), "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
 	}
 	/* The handle must not keep pointers into this frame. */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);

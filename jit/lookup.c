@@ -1,12 +1,12 @@
 #include "jit/lookup.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "wssd/log.h"
+#include "common/clock.h"
+#include "common/log.h"
 
 const char *lookup_status_name(enum lookup_status status)
 {
@@ -38,18 +38,6 @@ const char *lookup_source_name(enum lookup_source source)
 	return "?";
 }
 
-static void set_detail(struct lookup_result *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_detail(struct lookup_result *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
-	va_end(ap);
-}
-
 /* The outcome, to the event log and the log; a failing event log does not fail the look-up. */
 static void record(const struct lookup_options *opts, const uint8_t key[WG_KEY_LEN],
 		   const struct lookup_result *out)
@@ -79,34 +67,26 @@ static void stale_or(struct lookup_result *out, struct store_cache_entry *stale,
 		out->source = LOOKUP_SOURCE_STALE;
 		out->peer = stale->peer;
 		memset(&stale->peer, 0, sizeof(stale->peer));
-		set_detail(out, "served stale (expired %lld): %s", (long long)stale->expires_at,
+		snprintf(out->detail, sizeof(out->detail), "served stale (expired %lld): %s", (long long)stale->expires_at,
 			   why);
 	} else {
 		out->status = status;
-		set_detail(out, "%s", why);
+		snprintf(out->detail, sizeof(out->detail), "%s", why);
 	}
-}
-
-static double monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Asks the control plane; the reply is out's on return. */
 static int ask(const struct lookup_options *opts, const uint8_t key[WG_KEY_LEN],
 	       struct lookup_result *out, struct control_reply *reply)
 {
-	double start = monotonic();
+	int64_t start = clock_usec();
 	int ret = control_fetch(opts->control, key, reply);
 
 	if (ret < 0)
 		return ret;
 	out->control_called = true;
 	out->control_status = reply->status;
-	out->control_seconds = monotonic() - start;
+	out->control_seconds = (double)(clock_usec() - start) / 1e6;
 	return 0;
 }
 
@@ -132,7 +112,7 @@ static int lookup_local(const struct lookup_options *opts, const uint8_t key[WG_
 		out->source = LOOKUP_SOURCE_NONE;
 		break;
 	}
-	set_detail(out, "%s", reply.detail);
+	snprintf(out->detail, sizeof(out->detail), "%s", reply.detail);
 	return 0;
 }
 
@@ -174,11 +154,11 @@ static int lookup_cached(const struct lookup_options *opts, const uint8_t key[WG
 		out->source = LOOKUP_SOURCE_CACHE;
 		if (entry.negative) {
 			out->status = LOOKUP_NOT_FOUND;
-			set_detail(out, "negative cache entry until %lld", (long long)entry.expires_at);
+			snprintf(out->detail, sizeof(out->detail), "negative cache entry until %lld", (long long)entry.expires_at);
 		} else {
 			out->status = LOOKUP_FOUND;
 			out->peer = entry.peer;
-			set_detail(out, "cache entry until %lld", (long long)entry.expires_at);
+			snprintf(out->detail, sizeof(out->detail), "cache entry until %lld", (long long)entry.expires_at);
 		}
 		return 0;
 	}
@@ -219,14 +199,14 @@ static int lookup_cached(const struct lookup_options *opts, const uint8_t key[WG
 		out->status = LOOKUP_FOUND;
 		out->source = LOOKUP_SOURCE_CONTROL;
 		out->peer = reply.peer;
-		set_detail(out, "%s, cached for %u s", reply.detail, ttl);
+		snprintf(out->detail, sizeof(out->detail), "%s, cached for %u s", reply.detail, ttl);
 		break;
 	case CONTROL_NOT_FOUND:
 		if (store_cache_put(opts->store, key, NULL, t, t + opts->negative_ttl) < 0)
 			log_warnx("event=lookup_cache_put_failed");
 		out->status = LOOKUP_NOT_FOUND;
 		out->source = LOOKUP_SOURCE_CONTROL;
-		set_detail(out, "%s, negatively cached for %u s", reply.detail,
+		snprintf(out->detail, sizeof(out->detail), "%s, negatively cached for %u s", reply.detail,
 			   opts->negative_ttl);
 		break;
 	case CONTROL_RETRY_LATER:

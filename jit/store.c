@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wssd/log.h"
+#include "common/log.h"
 
 /* "wssd" in ASCII (0x77737364): tells our databases from other SQLite files. */
 #define STORE_APPLICATION_ID 2004054884

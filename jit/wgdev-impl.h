@@ -27,7 +27,7 @@ struct wgdev {
 	uint32_t seq;
 };
 
-/* A device and its peers, as a get answers them. */
+/* A device and its peers, as a get answers them (wgdev-state.c). */
 struct wgdev_state {
 	struct wgdev_device dev;
 	struct wgdev_peer_info *peers;

@@ -3,6 +3,8 @@
  * key=value lines on a UNIX stream socket, one connection per request.
  */
 #include "jit/wgdev-uapi.h"
+#include "common/addr.h"
+#include "common/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -159,66 +161,6 @@ static int parse_errno(const char *s, int *out)
 	return 0;
 }
 
-static int parse_endpoint(const char *s, struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN + IFNAMSIZ + 2];
-	const char *colon, *port_text;
-	uint64_t port;
-	size_t n;
-
-	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -EPROTO;
-		n = (size_t)(close - s - 1);
-		if (n == 0 || n >= sizeof(host))
-			return -EPROTO;
-		memcpy(host, s + 1, n);
-		host[n] = '\0';
-		port_text = close + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EPROTO;
-		n = (size_t)(colon - s);
-		if (n == 0 || n >= sizeof(host))
-			return -EPROTO;
-		memcpy(host, s, n);
-		host[n] = '\0';
-		port_text = colon + 1;
-	}
-	if (parse_u64(port_text, 65535, &port))
-		return -EPROTO;
-	if (*s != '[') {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EPROTO;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		char *zone = strchr(host, '%');
-
-		if (zone) {
-			uint64_t id;
-
-			*zone++ = '\0';
-			if (parse_u64(zone, UINT32_MAX, &id) == 0)
-				sin6->sin6_scope_id = (uint32_t)id;
-			else if (!(sin6->sin6_scope_id = if_nametoindex(zone)))
-				return -EPROTO;
-		}
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EPROTO;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-	}
-	return 0;
-}
-
 static int parse_key(const char *s, uint8_t key[WG_KEY_LEN])
 {
 	return key_from_hex(key, s) ? -EPROTO : 0;
@@ -322,7 +264,7 @@ static int get_line(void *opaque, const char *key, const char *value)
 			return ret;
 		p->has_preshared_key = !key_is_zero(p->preshared_key);
 	} else if (!strcmp(key, "endpoint")) {
-		return parse_endpoint(value, &p->endpoint);
+		return addr_parse(value, &p->endpoint, NULL) < 0 ? -EPROTO : 0;
 	} else if (!strcmp(key, "persistent_keepalive_interval")) {
 		if (parse_u64(value, 65535, &v))
 			return -EPROTO;
@@ -404,14 +346,6 @@ int uapi_parse_errno(const char *buf, size_t len)
 	return !c.have_errno ? -EPROTO : -abs(c.err);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
@@ -419,7 +353,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - clock_msec();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&pfd, 1, (int)left);
@@ -440,7 +374,7 @@ static int uapi_exchange(struct wgdev *dev, const char *req, size_t req_len, cha
 			 size_t *answer_len)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int64_t deadline = now_ms() + dev->timeout_ms;
+	int64_t deadline = clock_msec() + dev->timeout_ms;
 	char *buf = NULL;
 	size_t len = 0, cap = 0, sent = 0;
 	int fd, ret;
@@ -462,7 +396,7 @@ static int uapi_exchange(struct wgdev *dev, const char *req, size_t req_len, cha
 				ret = -errno;
 				goto out;
 			}
-			if (now_ms() >= deadline) {
+			if (clock_msec() >= deadline) {
 				ret = -ETIMEDOUT;
 				goto out;
 			}

@@ -9,8 +9,14 @@
 #include "transport/session.h"
 #include "transport/transport.h"
 
+/*
+ * What the server's files share: the transport (one lws context on one
+ * libuv loop, and everything that loop owns) and the functions each file
+ * offers the others.
+ */
 #define TRANSPORT_MAX_VHOSTS 17
 #define TRANSPORT_HOLD_DEFAULT 16
+#define TRANSPORT_HOLD_TIMEOUT_DEFAULT 3
 
 struct fd_watch {
 	struct fd_watch *next;
@@ -22,12 +28,15 @@ struct fd_watch {
 struct transport_metrics {
 	struct metric *sessions, *sessions_total;
 	struct metric *records_in, *records_out, *bytes_in, *bytes_out, *keepalives;
-	struct metric *drop_send_queue, *drop_hold_queue, *drop_hook, *drop_udp_send,
-		*drop_wg_unreachable, *drop_relay_socket;
+	struct metric *drop_send_queue, *drop_hook, *drop_udp_send, *drop_wg_unreachable,
+		*drop_relay_socket;
+	struct metric *held_full, *held_refused, *held_timeout;
 	struct metric *refused_max, *refused_per_ip, *refused_shutdown, *refused_fds;
 	struct metric *perr_magic, *perr_length, *perr_truncated, *perr_tls, *perr_nomem;
 	struct metric *idle_closes, *cert_reloads;
 };
+
+struct relay_loop;
 
 struct transport {
 	uv_loop_t loop;			/* lws runs on it: epoll, not lws's poll() */
@@ -36,14 +45,15 @@ struct transport {
 	struct transport_params p;
 	struct sockaddr_storage wg_addr;
 	socklen_t wg_addrlen;
+	bool wg_loopback4;		/* relay sockets get a source per client (relay.c) */
 	struct session_table st;
 	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
 	unsigned relay_sockets;		/* open now */
+	struct relay_loop *relay;	/* the relay's batches and buffers */
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
 	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
 	unsigned n_ssl_ctx;
-	transport_record_hook hook;
-	void *hook_arg;
+	struct transport_hooks hooks;
 	struct fd_watch *watches;
 	bool stopping;
 	bool done;
@@ -51,9 +61,39 @@ struct transport {
 	struct transport_metrics m;
 };
 
-/* relay.c */
+/* context.c */
+void transport_loop_stop(struct transport *t);
+int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len);
+
+/* metrics.c */
+void transport_metrics_register(struct transport_metrics *m);
+
+/* listen.c: vhosts, listeners and the descriptor budget */
+unsigned transport_fd_budget(struct transport *t);
+bool transport_fds_full(const struct transport *t);
+int transport_listen(struct transport *t);
+
+/* ws.c: the wswg protocols (the public ones and the raw descriptors') */
+extern const struct lws_protocols transport_protocols[];
+struct transport *transport_of(struct lws *wsi);
+void session_peer_addr(struct lws *wsi, char *out, size_t len);
+
+/* writer.c: what goes towards the client */
+void session_close(struct session *s, uint16_t code, const char *reason);
+void send_close_frame(struct lws *wsi, uint16_t code, const char *reason);
+int session_writable(struct session *s);
+
+/* tls.c */
+void tls_capture_ctx(struct transport *t, SSL_CTX *ssl_ctx);
+int tls_info(struct transport *t, struct lws *wsi, const struct lws_ssl_info *si);
+
+/* relay.c: each session's UDP socket towards WireGuard */
+int relay_loop_new(struct transport *t);
+void relay_loop_free(struct transport *t);
+int relay_open(struct session *s);
 int relay_forward(struct session *s, const uint8_t *record, size_t len);
-void relay_flush(void);
+void relay_flush(struct transport *t);
 void relay_discard(struct session *s);
 int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		       void *in, size_t len);

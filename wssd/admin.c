@@ -1,6 +1,6 @@
 /* The admin HTTP endpoint on the daemon's lws context. */
 #include "wssd/admin.h"
-#include "wssd/metrics.h"
+#include "common/metrics.h"
 #include "transport/transport.h"
 
 #include <libwebsockets.h>

@@ -1,8 +1,8 @@
 #include "wssd/config.h"
-#include "wssd/log.h"
-#include "wssd/text.h"
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/text.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +42,7 @@ static const struct key_spec keys[] = {
 	HOST("gateway.wg_address", wg_address, "127.0.0.1"),
 	UINT("gateway.wg_port", wg_port, 1, 65535, "51820"),
 	STR("gateway.state_dir", state_dir, LOCALSTATEDIR "/lib/wssd"),
+	STR("gateway.address", gateway_address, "10.77.0.1/24"),
 
 	ADDRS("websocket.listen", listen, n_listen, "[::]:443"),
 	ADDRS("websocket.plain_listen", plain_listen, n_plain_listen, ""),
@@ -53,10 +54,14 @@ static const struct key_spec keys[] = {
 	UINT("websocket.idle_timeout", idle_timeout, 1, 86400, "60"),
 	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
 	UINT("websocket.hold_queue", hold_queue, 1, 1024, "16"),
+	UINT("websocket.hold_timeout", hold_timeout, 1, 60, "3"),
+	UINT("websocket.initiations_per_second", initiations_per_second, 1, 1000, "2"),
+	UINT("websocket.refused_close_after", refused_close_after, 1, 86400, "30"),
 
 	BOOL("capture.enabled", capture_enabled, "on"),
 	STR("capture.interfaces", capture_interfaces, "any"),
 
+	BOOL("jit.enabled", jit_enabled, "on"),
 	STR("jit.control_plane", control_plane, "local"),
 	STR("jit.token_file", token_file, ""),
 	UINT("jit.timeout", jit_timeout, 1, 300, "2"),
@@ -84,48 +89,16 @@ static const struct key_spec keys[] = {
 
 int config_parse_addr(const char *text, struct config_addr *out)
 {
+	struct sockaddr_storage ss;
 	char host[sizeof(out->host)];
-	const char *port;
-	unsigned char probe[16];
-	char *end;
-	unsigned long p;
-	size_t n;
+	uint16_t port;
 
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		n = (size_t)(close - text - 1);
-		if (n == 0 || n >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, text + 1, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET6, host, probe) != 1)
-			return -EINVAL;
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(text, ':');
-
-		if (!colon)
-			return -EINVAL;
-		n = (size_t)(colon - text);
-		if (n == 0 || n >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, text, n);
-		host[n] = '\0';
-		if (inet_pton(AF_INET, host, probe) != 1)
-			return -EINVAL;
-		port = colon + 1;
-	}
-	if (!isdigit((unsigned char)*port))
+	if (addr_split(text, host, sizeof(host), &port, 0, NULL) < 0 || port == 0 ||
+	    strchr(host, '%') || (*text == '[') != (strchr(host, ':') != NULL) ||
+	    addr_numeric(host, port, &ss, NULL) < 0)
 		return -EINVAL;
-	errno = 0;
-	p = strtoul(port, &end, 10);
-	if (errno || *end || p == 0 || p > 65535)
-		return -EINVAL;
-	memcpy(out->host, host, n + 1);
-	out->port = (uint16_t)p;
+	strcpy(out->host, host);
+	out->port = port;
 	return 0;
 }
 
@@ -161,10 +134,10 @@ static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *
 		strcpy(field, value);
 		return 0;
 	case KEY_HOST: {
-		unsigned char probe[16];
+		struct sockaddr_storage probe;
 
-		if (strlen(value) >= k->size || (inet_pton(AF_INET, value, probe) != 1 &&
-						 inet_pton(AF_INET6, value, probe) != 1)) {
+		if (strlen(value) >= k->size || strchr(value, '%') ||
+		    addr_numeric(value, 0, &probe, NULL) < 0) {
 			snprintf(why, whylen, "\"%s\" is not a numeric IPv4 or IPv6 address", value);
 			return -EINVAL;
 		}
@@ -358,6 +331,33 @@ out:
 	return ret;
 }
 
+/* gateway.address: CIDRs with host bits, at most CONFIG_MAX_ADDRESSES. */
+static int parse_addresses(struct wssd_config *cfg, char *err, size_t errlen)
+{
+	char copy[sizeof(cfg->gateway_address)], *save = NULL, *tok;
+
+	cfg->n_addresses = 0;
+	strcpy(copy, cfg->gateway_address);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *item = text_trim(tok);
+
+		if (!*item)
+			continue;
+		if (cfg->n_addresses == CONFIG_MAX_ADDRESSES) {
+			snprintf(err, errlen, "gateway.address: more than %d addresses",
+				 CONFIG_MAX_ADDRESSES);
+			return -EINVAL;
+		}
+		if (ifaddr_parse(item, &cfg->addresses[cfg->n_addresses]) < 0 ||
+		    !strchr(item, '/')) {
+			snprintf(err, errlen, "gateway.address: \"%s\" is not ADDRESS/PREFIX", item);
+			return -EINVAL;
+		}
+		cfg->n_addresses++;
+	}
+	return 0;
+}
+
 int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->uapi_socket[0])
@@ -388,6 +388,8 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 			 cfg->control_plane);
 		return -EINVAL;
 	}
+	if (parse_addresses(cfg, err, errlen) < 0)
+		return -EINVAL;
 	if (cfg->max_sessions_per_ip > cfg->max_sessions)
 		cfg->max_sessions_per_ip = cfg->max_sessions;
 	return 0;

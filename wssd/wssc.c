@@ -19,8 +19,10 @@
 #include <sys/socket.h>
 
 #include "transport/frame.h"
-#include "wssd/log.h"
-#include "wssd/wsconn.h"
+#include "common/addr.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "transport/client.h"
 
 #define BATCH 32
 #define DGRAM_MAX 65536
@@ -65,14 +67,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void usage(FILE *f)
@@ -149,7 +143,7 @@ static int send_record(struct wssc *w, const uint8_t *data, size_t len)
 		w->dropped_ws++;
 		return 0;
 	}
-	w->last_send_ms = now_ms();
+	w->last_send_ms = (uint64_t)clock_msec();
 	switch (w->cut) {
 	case CUT_SPLIT:
 		frame_put_header(w->scratch, (uint32_t)len);
@@ -212,7 +206,7 @@ static int on_data(void *ctx, const uint8_t *data, size_t len)
 
 static void disconnect(struct wssc *w, int err)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)clock_msec();
 	unsigned delay;
 
 	if (w->magic_sent && now - w->opened_ms >= STABLE_MS)
@@ -259,7 +253,7 @@ static void connect_ws(struct wssc *w)
 	ret = ws_conn_start(&w->ws, &w->url, ai, w->ssl_ctx, w->binary ? "wswg-binary" : NULL);
 	freeaddrinfo(res);
 	w->active = true;
-	w->started_ms = now_ms();
+	w->started_ms = (uint64_t)clock_msec();
 	frame_decoder_init(&w->dec);
 	w->dec.magic_seen = 1;	/* the gateway sends records only, no magic */
 	if (ret) {
@@ -279,7 +273,7 @@ static int on_open(struct wssc *w)
 	if (ret)
 		return ret;
 	w->magic_sent = true;
-	w->opened_ms = w->last_send_ms = now_ms();
+	w->opened_ms = w->last_send_ms = (uint64_t)clock_msec();
 	log_info("event=connected url=%s messages=%s subprotocol=%s", w->url.origin,
 		 w->binary ? "binary" : "text", w->ws.protocol_accepted ? "wswg-binary" : "none");
 	return ws_conn_flush(&w->ws);
@@ -321,45 +315,23 @@ static int read_udp(struct wssc *w)
 
 static int bind_udp(const char *spec, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
-	struct addrinfo *res = NULL;
-	char host[64], *port;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd, ret;
 
-	if (strlen(spec) >= sizeof(host))
-		goto bad;
-	strcpy(host, spec);
-	port = strrchr(host, ':');
-	if (!port)
-		goto bad;
-	*port++ = '\0';
-	if (host[0] == '[') {
-		size_t l = strlen(host);
-
-		if (l < 2 || host[l - 1] != ']')
-			goto bad;
-		host[l - 1] = '\0';
-		memmove(host, host + 1, l - 1);
+	if (addr_parse(spec, &ss, &len) < 0) {
+		snprintf(err, errlen, "--listen %s: want a numeric ADDR:PORT or [V6]:PORT", spec);
+		return -EINVAL;
 	}
-	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
-		goto bad;
-	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "--listen %s: %s", spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		freeaddrinfo(res);
 		return ret;
 	}
-	freeaddrinfo(res);
 	return fd;
-bad:
-	if (res)
-		freeaddrinfo(res);
-	snprintf(err, errlen, "--listen %s: want a numeric ADDR:PORT or [V6]:PORT", spec);
-	return -EINVAL;
 }
 
 static int print_listening(int fd)
@@ -383,13 +355,13 @@ static int run(struct wssc *w)
 {
 	while (!stop) {
 		struct pollfd pfd[2];
-		uint64_t now = now_ms(), wake;
+		uint64_t now = (uint64_t)clock_msec(), wake;
 		int nfds = 0, timeout, ret = 0;
 		bool open;
 
 		if (!w->active && now >= w->next_connect_ms) {
 			connect_ws(w);
-			now = now_ms();
+			now = (uint64_t)clock_msec();
 		}
 		open = w->active && w->magic_sent;
 		if (open && now - w->last_send_ms >= KEEPALIVE_MS) {

@@ -11,8 +11,8 @@
 #include "jit/key.h"
 #include "jit/peer.h"
 #include "jit/store.h"
-#include "wssd/log.h"
-#include "wssd/text.h"
+#include "common/log.h"
+#include "common/text.h"
 #include "wssd/wssctl.h"
 
 #define EXIT_BAD_INPUT 1

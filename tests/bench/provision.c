@@ -17,7 +17,7 @@
 #include "jit/provision.h"
 #include "jit/store.h"
 #include "jit/wgdev.h"
-#include "wssd/log.h"
+#include "common/log.h"
 
 struct tally {
 	unsigned done, installed;

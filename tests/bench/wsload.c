@@ -28,7 +28,7 @@
 #include <sys/socket.h>
 
 #include "transport/frame.h"
-#include "wssd/wsconn.h"
+#include "transport/client.h"
 
 #define MAX_CONNECTING 256		/* handshakes in flight at once */
 #define BLAST_QUEUE (64 * 1024)		/* bytes queued per session while blasting */

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "jit/wgdev.h"
-#include "wssd/log.h"
+#include "common/log.h"
 
 static int usage(void)
 {

@@ -43,7 +43,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "wssd/wsconn.h"
+#include "transport/client.h"
 
 #define MAGIC "\x2f\xac\xed\x77"
 

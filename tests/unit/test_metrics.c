@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "wssd/metrics.h"
+#include "common/metrics.h"
 
 static char *render(void)
 {

@@ -1,4 +1,4 @@
-#include "wssd/text.h"
+#include "common/text.h"
 
 #include <ctype.h>
 #include <string.h>

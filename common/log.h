@@ -1,5 +1,5 @@
-#ifndef WSSD_LOG_H
-#define WSSD_LOG_H
+#ifndef COMMON_LOG_H
+#define COMMON_LOG_H
 
 #include <stdbool.h>
 

@@ -1,5 +1,5 @@
-#ifndef WSSD_WSCONN_H
-#define WSSD_WSCONN_H
+#ifndef TRANSPORT_CLIENT_H
+#define TRANSPORT_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

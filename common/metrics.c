@@ -1,4 +1,4 @@
-#include "wssd/metrics.h"
+#include "common/metrics.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
-#ifndef WSSD_TEXT_H
-#define WSSD_TEXT_H
+#ifndef COMMON_TEXT_H
+#define COMMON_TEXT_H
 
 /* Cuts leading and trailing whitespace in place; returns the new start. */
 char *text_trim(char *s);

@@ -18,98 +18,13 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "wssd/wsconn.h"
+#include "transport/client-impl.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_MAX_FRAME (1u << 20)
 #define WS_MAX_HEADERS 8192
 #define WS_READ_CHUNK 65536
 
-int ws_url_parse(const char *text, struct ws_url *u, char *err, size_t errlen)
-{
-	const char *p, *host, *host_end, *port = NULL, *path;
-	size_t n;
-
-	memset(u, 0, sizeof(*u));
-	if (strlen(text) >= sizeof(u->origin))
-		goto bad;
-	if (!strncasecmp(text, "wss://", 6)) {
-		u->tls = true;
-		p = text + 6;
-	} else if (!strncasecmp(text, "ws://", 5)) {
-		p = text + 5;
-	} else {
-		snprintf(err, errlen, "%s: URL must start with wss:// or ws://", text);
-		return -EINVAL;
-	}
-	if (*p == '[') {
-		host = p + 1;
-		host_end = strchr(host, ']');
-		if (!host_end)
-			goto bad;
-		p = host_end + 1;
-	} else {
-		host = p;
-		host_end = p + strcspn(p, ":/?#");
-		p = host_end;
-	}
-	n = (size_t)(host_end - host);
-	if (n == 0 || n >= sizeof(u->host) || memchr(host, '@', n))
-		goto bad;
-	memcpy(u->host, host, n);
-	if (*p == ':') {
-		char *end;
-		unsigned long v;
-
-		port = p + 1;
-		v = strtoul(port, &end, 10);
-		if (end == port || v == 0 || v > 65535 || (*end && *end != '/'))
-			goto bad;
-		snprintf(u->port, sizeof(u->port), "%lu", v);
-		p = end;
-	} else {
-		strcpy(u->port, u->tls ? "443" : "80");
-	}
-	if (*p && *p != '/')
-		goto bad;
-	path = *p ? p : "/";
-	if (strlen(path) >= sizeof(u->path) || strpbrk(path, " \r\n"))
-		goto bad;
-	strcpy(u->path, path);
-	strcpy(u->origin, text);
-	return 0;
-bad:
-	snprintf(err, errlen, "%.200s: not a valid ws:// or wss:// URL", text);
-	return -EINVAL;
-}
-
-SSL_CTX *ws_ssl_ctx(bool insecure, const char *ca, char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (!ctx) {
-		snprintf(err, errlen, "cannot create a TLS context");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	if (insecure) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-		return ctx;
-	}
-	if (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 :
-		 SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errlen, "%s: cannot load CA certificates", ca ? ca : "system store");
-		SSL_CTX_free(ctx);
-		ERR_clear_error();
-		return NULL;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	return ctx;
-}
-
-static int reserve(uint8_t **buf, size_t *cap, size_t need)
+int ws_reserve(uint8_t **buf, size_t *cap, size_t need)
 {
 	size_t n = *cap ? *cap : 4096;
 	uint8_t *p;
@@ -126,13 +41,13 @@ static int reserve(uint8_t **buf, size_t *cap, size_t need)
 	return 0;
 }
 
-static int queue_bytes(struct ws_conn *c, const void *data, size_t len)
+int ws_queue_bytes(struct ws_conn *c, const void *data, size_t len)
 {
 	int ret;
 
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	ret = reserve(&c->out, &c->out_cap, c->out_len + len);
+	ret = ws_reserve(&c->out, &c->out_cap, c->out_len + len);
 	if (ret)
 		return ret;
 	memcpy(c->out + c->out_len, data, len);
@@ -221,7 +136,7 @@ int ws_conn_start(struct ws_conn *c, const struct ws_url *u, const struct addrin
 		ret = -ENAMETOOLONG;
 		goto fail;
 	}
-	ret = queue_bytes(c, req, (size_t)n);
+	ret = ws_queue_bytes(c, req, (size_t)n);
 	if (ret)
 		goto fail;
 	return 0;
@@ -346,63 +261,6 @@ short ws_conn_events(const struct ws_conn *c)
 	return ev;
 }
 
-static uint32_t next_mask(struct ws_conn *c)
-{
-	uint32_t x = c->mask_state;	/* xorshift32: masking needs variety, not secrecy */
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	c->mask_state = x;
-	return x;
-}
-
-size_t ws_frame_header(uint8_t hdr[WS_FRAME_HEADER_MAX], int op, size_t len,
-		       const uint8_t mask[4])
-{
-	size_t h = 0;
-
-	hdr[h++] = (uint8_t)(0x80 | op);
-	if (len < 126) {
-		hdr[h++] = (uint8_t)(0x80 | len);
-	} else if (len <= 0xffff) {
-		hdr[h++] = 0x80 | 126;
-		hdr[h++] = (uint8_t)(len >> 8);
-		hdr[h++] = (uint8_t)len;
-	} else {
-		hdr[h++] = 0x80 | 127;
-		for (int i = 7; i >= 0; i--)
-			hdr[h++] = (uint8_t)((uint64_t)len >> (8 * i));
-	}
-	memcpy(hdr + h, mask, 4);
-	return h + 4;
-}
-
-int ws_conn_send(struct ws_conn *c, int op, const uint8_t *data, size_t len, size_t limit)
-{
-	uint8_t hdr[WS_FRAME_HEADER_MAX], m[4];
-	uint32_t mask;
-	size_t h, start;
-	int ret;
-
-	if (ws_conn_pending(c) + len > limit)
-		return -ENOBUFS;
-	mask = next_mask(c);
-	memcpy(m, &mask, 4);
-	h = ws_frame_header(hdr, op, len, m);
-	ret = queue_bytes(c, hdr, h);
-	if (ret)
-		return ret;
-	ret = reserve(&c->out, &c->out_cap, c->out_len + len);
-	if (ret)
-		return ret;
-	start = c->out_len;
-	for (size_t i = 0; i < len; i++)
-		c->out[start + i] = data[i] ^ m[i & 3];
-	c->out_len += len;
-	return 0;
-}
-
 /* Parses the server's 101 answer in c->in; >0 = bytes of headers, 0 = need more. */
 static ssize_t parse_upgrade(struct ws_conn *c)
 {
@@ -452,90 +310,13 @@ static ssize_t parse_upgrade(struct ws_conn *c)
 	return (ssize_t)hlen;
 }
 
-/* Parses whole frames in c->in; returns bytes used or -errno. */
-static ssize_t parse_frames(struct ws_conn *c, ws_data_fn fn, void *ctx)
-{
-	size_t off = 0;
-	int ret;
-
-	for (;;) {
-		const uint8_t *p = c->in + off;
-		size_t avail = c->in_len - off, h = 2;
-		uint64_t len;
-		int op;
-		bool masked;
-		uint8_t m[4];
-
-		if (avail < 2)
-			break;
-		op = p[0] & 0x0f;
-		masked = p[1] & 0x80;
-		len = p[1] & 0x7f;
-		if (len == 126) {
-			if (avail < 4)
-				break;
-			len = (uint64_t)p[2] << 8 | p[3];
-			h = 4;
-		} else if (len == 127) {
-			if (avail < 10)
-				break;
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = len << 8 | p[2 + i];
-			h = 10;
-		}
-		if (len > WS_MAX_FRAME)
-			return -EMSGSIZE;
-		if (masked) {
-			if (avail < h + 4)
-				break;
-			memcpy(m, p + h, 4);
-			h += 4;
-		}
-		if (avail < h + len) {
-			ret = reserve(&c->in, &c->in_cap, off + h + len);
-			if (ret)
-				return ret;
-			break;
-		}
-		if (masked)
-			for (size_t i = 0; i < len; i++)
-				c->in[off + h + i] ^= m[i & 3];
-		p = c->in + off + h;
-		switch (op) {
-		case WS_OP_CONT:
-		case WS_OP_TEXT:
-		case WS_OP_BINARY:
-			ret = fn(ctx, p, (size_t)len);
-			if (ret)
-				return ret < 0 ? ret : -EPROTO;
-			break;
-		case WS_OP_PING:
-			ret = ws_conn_send(c, WS_OP_PONG, p, (size_t)len, SIZE_MAX);
-			if (ret)
-				return ret;
-			break;
-		case WS_OP_PONG:
-			break;
-		case WS_OP_CLOSE:
-			ws_conn_send(c, WS_OP_CLOSE, p, len >= 2 ? 2 : 0, SIZE_MAX);
-			ws_conn_flush(c);
-			return -ECONNRESET;
-		default:
-			return -EPROTO;
-		}
-		off += h + (size_t)len;
-	}
-	return (ssize_t)off;
-}
-
 static int do_read(struct ws_conn *c, ws_data_fn fn, void *ctx)
 {
 	for (int rounds = 0; rounds < 64; rounds++) {
 		ssize_t n, used;
 		int ret;
 
-		ret = reserve(&c->in, &c->in_cap, c->in_len + WS_READ_CHUNK);
+		ret = ws_reserve(&c->in, &c->in_cap, c->in_len + WS_READ_CHUNK);
 		if (ret)
 			return ret;
 		n = sock_read(c, c->in + c->in_len, c->in_cap - c->in_len);
@@ -552,7 +333,7 @@ static int do_read(struct ws_conn *c, ws_data_fn fn, void *ctx)
 			c->in_len -= (size_t)used;
 			c->state = WS_OPEN;
 		}
-		used = parse_frames(c, fn, ctx);
+		used = ws_parse_frames(c, fn, ctx);
 		if (used < 0)
 			return (int)used;
 		memmove(c->in, c->in + used, c->in_len - (size_t)used);

@@ -1,5 +1,5 @@
-#ifndef WSSD_METRICS_H
-#define WSSD_METRICS_H
+#ifndef COMMON_METRICS_H
+#define COMMON_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>

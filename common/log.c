@@ -1,4 +1,4 @@
-#include "wssd/log.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <stdarg.h>

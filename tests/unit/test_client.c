@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "wssd/wsconn.h"
+#include "transport/client.h"
 
 static void test_url(void **state)
 {

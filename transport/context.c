@@ -1,0 +1,180 @@
+/*
+ * The transport's life: one libwebsockets context on a libuv loop of ours
+ * (epoll; lws's own loop is poll(), whose every wake-up costs O(sessions)),
+ * its run and its shutdown, and the descriptors the program asks it to
+ * watch.
+ */
+#include "transport/internal.h"
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void transport_loop_stop(struct transport *t)
+{
+	t->done = true;
+	uv_stop(&t->loop);
+}
+
+int transport_create(const struct transport_params *p, struct transport **out)
+{
+	struct lws_context_creation_info info;
+	void *foreign_loops[1];
+	struct transport *t;
+	int ret;
+
+	if (!p->n_listeners || p->n_listeners >= TRANSPORT_MAX_VHOSTS)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->p = *p;
+	ret = addr_numeric(p->wg_host, p->wg_port, &t->wg_addr, &t->wg_addrlen);
+	if (ret < 0)
+		goto fail;
+	t->wg_loopback4 = t->wg_addr.ss_family == AF_INET &&
+		(ntohl(((struct sockaddr_in *)&t->wg_addr)->sin_addr.s_addr) >> 24) == 127;
+	ret = relay_loop_new(t);
+	if (ret < 0)
+		goto fail;
+	transport_metrics_register(&t->m);
+
+	lws_set_log_level(getenv("WSSD_LWS_DEBUG") ? 0x1f : LLL_ERR, NULL);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.user = t;
+	info.fd_limit_per_thread = transport_fd_budget(t);
+	info.pt_serv_buf_size = 32768;
+	ret = uv_loop_init(&t->loop);
+	if (ret < 0)
+		goto fail;
+	t->loop_open = true;
+	info.options |= LWS_SERVER_OPTION_LIBUV;
+	info.foreign_loops = foreign_loops;
+	foreign_loops[0] = &t->loop;
+	info.pcontext = &t->ctx;	/* lws clears it once the context is freed */
+	t->ctx = lws_create_context(&info);
+	if (!t->ctx) {
+		log_warnx("event=lws_context_failed hint=\"its libuv plugin comes with Debian's "
+			  "libwebsockets-evlib-uv\"");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = transport_listen(t);
+	if (ret < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	transport_destroy(t);
+	return ret;
+}
+
+void transport_destroy(struct transport *t)
+{
+	struct fd_watch *w, *next;
+
+	if (!t)
+		return;
+	/*
+	 * On a foreign loop lws destroys its context in steps: the first call
+	 * closes its handles, whose close callbacks run on the loop; a call
+	 * after that frees what is left.
+	 */
+	if (t->ctx)
+		lws_context_destroy(t->ctx);
+	if (t->loop_open) {
+		uv_run(&t->loop, UV_RUN_DEFAULT);
+		if (t->ctx)
+			lws_context_destroy(t->ctx);
+		if (uv_loop_close(&t->loop) < 0)
+			log_warnx("event=loop_close_failed reason=handles_left");
+	}
+	for (w = t->watches; w; w = next) {
+		next = w->next;
+		free(w);
+	}
+	session_table_free(&t->st);
+	relay_loop_free(t);
+	free(t);
+}
+
+int transport_run(struct transport *t)
+{
+	while (!t->done)
+		uv_run(&t->loop, UV_RUN_ONCE);
+	return 0;
+}
+
+static void grace_over(lws_sorted_usec_list_t *sul)
+{
+	struct transport *t = lws_container_of(sul, struct transport, sul_grace);
+
+	log_warnx("event=shutdown_grace_over sessions=%u", t->st.count);
+	transport_loop_stop(t);
+}
+
+void transport_shutdown(struct transport *t, unsigned grace_seconds)
+{
+	if (t->stopping)
+		return;
+	t->stopping = true;
+	log_info("event=shutdown sessions=%u", t->st.count);
+	for (struct session *s = t->st.all; s; s = s->next)
+		session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "shutdown");
+	if (t->st.count == 0) {
+		transport_loop_stop(t);
+		return;
+	}
+	lws_sul_schedule(t->ctx, 0, &t->sul_grace, grace_over,
+			 (lws_usec_t)grace_seconds * LWS_US_PER_SEC);
+}
+
+void transport_set_hooks(struct transport *t, const struct transport_hooks *hooks)
+{
+	t->hooks = *hooks;
+}
+
+int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+			  void *in, size_t len)
+{
+	struct fd_watch *w = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE && w)
+		w->fn(w->arg);
+	else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE && w)
+		w->wsi = NULL;
+	return 0;
+}
+
+int transport_watch_fd(struct transport *t, int fd, void (*fn)(void *arg), void *arg)
+{
+	struct lws_vhost *vh = lws_get_vhost_by_name(t->ctx, t->vhost_names[0]);
+	lws_sock_file_fd_type desc;
+	struct fd_watch *w;
+
+	if (!vh)
+		return -ENODEV;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fn = fn;
+	w->arg = arg;
+	desc.filefd = fd;
+	w->wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, desc, "wssd-fd", NULL);
+	if (!w->wsi) {
+		free(w);
+		return -ENOMEM;
+	}
+	lws_set_opaque_user_data(w->wsi, w);
+	w->next = t->watches;
+	t->watches = w;
+	return 0;
+}

@@ -1,0 +1,152 @@
+/* The vhosts: one per listener, the admin one, and the descriptor budget they share. */
+#include "transport/internal.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FD_RESERVE 64
+
+/*
+ * Raises the soft limit on descriptors towards what max_sessions relaying
+ * sessions need, and divides it: a session holds one descriptor while idle
+ * and a second (its relay socket) from its first datagram on; the reserve
+ * is for everything else. Sessions plus relay sockets must fit in the
+ * rest, so max_sessions is lowered when even idle ones would not. Returns
+ * the limit for lws.
+ */
+unsigned transport_fd_budget(struct transport *t)
+{
+	rlim_t want = (rlim_t)t->p.max_sessions * 2 + FD_RESERVE;
+	struct rlimit rl;
+	unsigned limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
+		want = rl.rlim_cur;
+	limit = (unsigned)want;
+	t->fd_budget = limit > FD_RESERVE + 2 ? limit - FD_RESERVE : 2;
+	if (t->fd_budget / 2 < t->p.max_sessions) {
+		unsigned cap = t->fd_budget < t->p.max_sessions ? t->fd_budget : t->p.max_sessions;
+
+		log_warnx("event=%s max_sessions=%u nofile=%u effective=%u all_relaying_up_to=%u "
+			  "limit=\"sessions + relaying sessions <= %u\"",
+			  cap < t->p.max_sessions ? "max_sessions_lowered" : "relay_sockets_limited",
+			  t->p.max_sessions, limit, cap, t->fd_budget / 2, t->fd_budget);
+		t->p.max_sessions = cap;
+	}
+	return limit;
+}
+
+bool transport_fds_full(const struct transport *t)
+{
+	return t->st.count + t->relay_sockets >= t->fd_budget;
+}
+
+static const char *bind_iface(const char *host)
+{
+	return !strcmp(host, "::") || !strcmp(host, "0.0.0.0") || !host[0] ? NULL : host;
+}
+
+static int create_vhost(struct transport *t, const struct transport_listener *l, unsigned i)
+{
+	struct lws_context_creation_info info;
+	char *name = t->vhost_names[i];
+
+	memset(&info, 0, sizeof(info));
+	snprintf(name, sizeof(t->vhost_names[i]), "%s-%u", l->tls ? "tls" : "plain", i);
+	info.vhost_name = name;
+	info.iface = bind_iface(l->host);
+	info.port = l->port;
+	info.protocols = transport_protocols;
+	info.alpn = "http/1.1";
+	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+	if (!strchr(l->host, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (strchr(l->host, ':'))
+		info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
+				(strcmp(l->host, "::") ? LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE : 0);
+	if (l->tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = t->p.cert;
+		info.ssl_private_key_filepath = t->p.key;
+		info.ssl_info_event_mask = SSL_CB_EXIT;
+	}
+	if (!lws_create_vhost(t->ctx, &info)) {
+		log_warnx("event=listen_failed address=%s port=%u tls=%d", l->host, l->port, l->tls);
+		return -EADDRNOTAVAIL;
+	}
+	log_info("event=listening address=%s port=%u tls=%d", l->host, l->port, l->tls);
+	return 0;
+}
+
+static int create_admin_vhost(struct transport *t)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "admin";
+	info.iface = bind_iface(t->p.admin_host);
+	info.port = t->p.admin_port;
+	info.protocols = t->p.admin_protocols;
+	info.user = t->p.admin_user;
+	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+	if (!strchr(t->p.admin_host, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (!lws_create_vhost(t->ctx, &info)) {
+		log_warnx("event=listen_failed address=%s port=%u admin=1", t->p.admin_host,
+			  t->p.admin_port);
+		return -EADDRNOTAVAIL;
+	}
+	log_info("event=listening address=%s port=%u admin=1", t->p.admin_host, t->p.admin_port);
+	return 0;
+}
+
+/* Local only: whoever can open the socket file is the operator. */
+static int create_ctl_vhost(struct transport *t)
+{
+	struct lws_context_creation_info info;
+	mode_t old;
+	bool ok;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "ctl";
+	info.iface = t->p.ctl_path;
+	info.protocols = t->p.ctl_protocols;
+	info.user = t->p.ctl_user;
+	info.options = LWS_SERVER_OPTION_UNIX_SOCK | LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG |
+		       LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+	info.listen_accept_role = "raw-skt";
+	info.listen_accept_protocol = t->p.ctl_protocols[0].name;
+	unlink(t->p.ctl_path);	/* a socket left by a daemon that died */
+	old = umask(077);
+	ok = lws_create_vhost(t->ctx, &info) != NULL;
+	umask(old);
+	if (!ok) {
+		log_warnx("event=listen_failed socket=%s", t->p.ctl_path);
+		return -EADDRNOTAVAIL;
+	}
+	log_info("event=listening socket=%s", t->p.ctl_path);
+	return 0;
+}
+
+int transport_listen(struct transport *t)
+{
+	int ret;
+
+	for (unsigned i = 0; i < t->p.n_listeners; i++) {
+		ret = create_vhost(t, &t->p.listeners[i], i);
+		if (ret < 0)
+			return ret;
+	}
+	if (t->p.admin_protocols && (ret = create_admin_vhost(t)) < 0)
+		return ret;
+	return t->p.ctl_protocols ? create_ctl_vhost(t) : 0;
+}

@@ -1,0 +1,393 @@
+/*
+ * The wswg protocols: one callback for the WebSocket sessions (pss = struct
+ * session, vhd = struct ws_vhd), switching on the reason as the
+ * libwebsockets minimal examples do; and the table that also names the
+ * raw descriptors the transport adopts.
+ */
+#include "transport/internal.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+enum { PROTO_TEXT, PROTO_BINARY };
+
+#define WS_RX_BUFFER 4096
+
+/* Per vhost: the transport it belongs to and the listener's name. */
+struct ws_vhd {
+	struct transport *t;
+	const char *name;
+};
+
+struct transport *transport_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* The client's numeric address, IPv4 without its IPv6-mapped prefix. */
+void session_peer_addr(struct lws *wsi, char *out, size_t len)
+{
+	out[0] = '\0';
+	lws_get_peer_simple(wsi, out, len);
+	if (strchr(out, ' '))
+		snprintf(out, len, "unknown");
+	if (!strncmp(out, "::ffff:", 7) && strchr(out + 7, '.'))
+		memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
+static void idle_check(lws_sorted_usec_list_t *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, sul_idle);
+	struct transport *t = s->t;
+	int64_t left = s->last_record + (int64_t)t->p.idle_timeout * 1000000 - clock_usec();
+
+	if (left > 0) {
+		lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check, left);
+		return;
+	}
+	log_info("event=session_idle session=%llu remote=%s idle_timeout=%u",
+		 (unsigned long long)s->id, s->remote, t->p.idle_timeout);
+	metric_inc(t->m.idle_closes);
+	session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
+}
+
+static void deliver(void *arg, const uint8_t *record, size_t len)
+{
+	struct session *s = arg;
+
+	if (relay_forward(s, record, len) == 0) {
+		s->records_in++;
+		s->bytes_in += len;
+		metric_inc(s->t->m.records_in);
+		metric_add(s->t->m.bytes_in, len);
+	}
+}
+
+static unsigned hold_timeout(const struct transport *t)
+{
+	return t->p.hold_timeout ? t->p.hold_timeout : TRANSPORT_HOLD_TIMEOUT_DEFAULT;
+}
+
+/* A hold nobody released: its records go, and a late release finds it over. */
+static void hold_expired(lws_sorted_usec_list_t *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, sul_hold);
+	unsigned n = gate_release(&s->gate, false, NULL, NULL);
+
+	metric_add(s->t->m.held_timeout, n);
+	log_warnx("event=hold_timeout session=%llu remote=%s records=%u hold_timeout=%u",
+		  (unsigned long long)s->id, s->remote, n, hold_timeout(s->t));
+}
+
+static int on_record(void *ctx, const uint8_t *record, size_t len)
+{
+	struct session *s = ctx;
+	struct transport *t = s->t;
+	enum transport_verdict v = TRANSPORT_FORWARD;
+	bool was_holding = gate_holding(&s->gate);
+
+	s->last_record = clock_usec();
+	if (len == 0) {
+		metric_inc(t->m.keepalives);
+		return 0;
+	}
+	if (!was_holding && t->hooks.record) {
+		struct transport_record r = {
+			.session_id = s->id,
+			.hold = gate_next_hold(&s->gate),
+			.remote = s->remote,
+			.data = s->hook_data,
+		};
+
+		v = t->hooks.record(t->hooks.arg, &r, record, len);
+	}
+	switch (gate_record(&s->gate, v, record, len)) {
+	case GATE_FORWARD:
+		deliver(s, record, len);
+		break;
+	case GATE_DROPPED:
+		metric_inc(t->m.drop_hook);
+		break;
+	case GATE_HOLD_FULL:
+		metric_inc(t->m.held_full);
+		break;
+	case GATE_HELD:
+		break;
+	}
+	if (!was_holding && gate_holding(&s->gate))
+		lws_sul_schedule(t->ctx, 0, &s->sul_hold, hold_expired,
+				 (lws_usec_t)hold_timeout(t) * LWS_US_PER_SEC);
+	return 0;
+}
+
+static void protocol_error(struct session *s, int err)
+{
+	struct transport *t = s->t;
+	const char *reason = frame_error_reason(err);
+
+	switch (err) {
+	case FRAME_ERR_MAGIC:
+		metric_inc(t->m.perr_magic);
+		break;
+	case FRAME_ERR_LENGTH:
+		metric_inc(t->m.perr_length);
+		break;
+	default:
+		metric_inc(t->m.perr_nomem);
+		break;
+	}
+	log_warnx("event=protocol_error session=%llu remote=%s reason=%s",
+		  (unsigned long long)s->id, s->remote, reason);
+	send_close_frame(s->wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, reason);
+	s->close_code = LWS_CLOSE_STATUS_PROTOCOL_ERR;
+	s->close_reason = reason;
+}
+
+static int session_refuse(struct transport *t, struct lws *wsi)
+{
+	char remote[48];
+
+	session_peer_addr(wsi, remote, sizeof(remote));
+	if (t->stopping) {
+		metric_inc(t->m.refused_shutdown);
+		log_info("event=session_refused remote=%s reason=shutting_down", remote);
+		return 1;
+	}
+	if (t->st.count >= t->p.max_sessions) {
+		metric_inc(t->m.refused_max);
+		log_warnx("event=session_refused remote=%s reason=max_sessions limit=%u", remote,
+			  t->p.max_sessions);
+		return 1;
+	}
+	if (transport_fds_full(t)) {
+		metric_inc(t->m.refused_fds);
+		log_warnx("event=session_refused remote=%s reason=descriptors sessions=%u "
+			  "relay_sockets=%u limit=%u", remote, t->st.count, t->relay_sockets,
+			  t->fd_budget);
+		return 1;
+	}
+	if (session_ip_count(&t->st, remote) >= t->p.max_sessions_per_ip) {
+		metric_inc(t->m.refused_per_ip);
+		log_warnx("event=session_refused remote=%s reason=max_sessions_per_ip limit=%u",
+			  remote, t->p.max_sessions_per_ip);
+		return 1;
+	}
+	return 0;
+}
+
+static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s)
+{
+	struct transport *t = vhd->t;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->t = t;
+	s->wsi = wsi;
+	s->udp_fd = -1;
+	s->listener = vhd->name;
+	s->binary = lws_get_protocol(wsi)->id == PROTO_BINARY;
+	s->started = time(NULL);
+	s->last_record = clock_usec();
+	session_peer_addr(wsi, s->remote, sizeof(s->remote));
+	frame_decoder_init(&s->dec);
+	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);
+	gate_init(&s->gate, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT);
+	ret = session_add(&t->st, s);
+	if (ret < 0)
+		return ret;
+	lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check,
+			 (lws_usec_t)t->p.idle_timeout * LWS_US_PER_SEC);
+	metric_set(t->m.sessions, t->st.count);
+	metric_inc(t->m.sessions_total);
+	log_info("event=session_open session=%llu remote=%s vhost=%s mode=%s",
+		 (unsigned long long)s->id, s->remote, s->listener, s->binary ? "binary" : "text");
+	return 0;
+}
+
+static void session_closed(struct session *s)
+{
+	struct transport *t = s->t;
+
+	if (!t)
+		return;
+	if (frame_decoder_mid_record(&s->dec) && !s->close_code) {
+		metric_inc(t->m.perr_truncated);
+		log_warnx("event=protocol_error session=%llu remote=%s reason=eof_mid_record",
+			  (unsigned long long)s->id, s->remote);
+	}
+	lws_sul_cancel(&s->sul_idle);
+	lws_sul_cancel(&s->sul_hold);
+	relay_discard(s);
+	session_remove(&t->st, s);
+	frame_decoder_free(&s->dec);
+	recq_free(&s->sendq);
+	gate_free(&s->gate);
+	metric_set(t->m.sessions, t->st.count);
+	log_info("event=session_close session=%llu remote=%s records_in=%llu records_out=%llu "
+		 "bytes_in=%llu bytes_out=%llu",
+		 (unsigned long long)s->id, s->remote, (unsigned long long)s->records_in,
+		 (unsigned long long)s->records_out, (unsigned long long)s->bytes_in,
+		 (unsigned long long)s->bytes_out);
+	s->t = NULL;
+	if (t->hooks.closed)
+		t->hooks.closed(t->hooks.arg, s->id, s->hook_data);
+	if (t->stopping && t->st.count == 0)
+		transport_loop_stop(t);
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		       size_t len)
+{
+	struct ws_vhd *vhd = lws_protocol_vh_priv_get(lws_get_vhost(wsi), lws_get_protocol(wsi));
+	struct transport *t = transport_of(wsi);
+	struct session *s = user;
+	int ret;
+
+	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		vhd = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi), lws_get_protocol(wsi),
+						  sizeof(*vhd));
+		if (!vhd)
+			return -1;
+		vhd->t = t;
+		vhd->name = lws_get_vhost_name(lws_get_vhost(wsi));
+		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		tls_capture_ctx(t, user);
+		return 0;
+	case LWS_CALLBACK_SSL_INFO:
+		return tls_info(t, wsi, in);
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		if (t->stopping) {
+			metric_inc(t->m.refused_shutdown);
+			return 1;
+		}
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return session_refuse(t, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		ret = session_open(vhd, wsi, s);
+		if (ret < 0) {
+			send_close_frame(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "no memory");
+			return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		if (!s->t || s->close_code)
+			return 0;
+		ret = frame_decode(&s->dec, in, len, on_record, s);
+		if (ret < 0) {
+			protocol_error(s, ret);
+			return -1;
+		}
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (!s->t)
+			return 0;
+		return session_writable(s);
+	case LWS_CALLBACK_CLOSED:
+		session_closed(s);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols transport_protocols[] = {
+	{ .name = "wswg", .callback = ws_callback,
+	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
+	  .id = PROTO_TEXT },
+	{ .name = "wswg-binary", .callback = ws_callback,
+	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
+	  .id = PROTO_BINARY },
+	{ .name = "wssd-udp", .callback = relay_udp_callback },
+	{ .name = "wssd-fd", .callback = transport_fd_callback },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+int transport_session_release(struct transport *t, uint64_t session_id, uint32_t hold,
+			      bool forward)
+{
+	struct session *s = session_find(&t->st, session_id);
+	unsigned n;
+
+	if (!s)
+		return -ENOENT;
+	if (!gate_holding(&s->gate) || s->gate.hold != hold)
+		return -ESTALE;
+	lws_sul_cancel(&s->sul_hold);
+	n = gate_release(&s->gate, forward, deliver, s);
+	if (!forward)
+		metric_add(t->m.held_refused, n);
+	return 0;
+}
+
+void *transport_session_data(struct transport *t, uint64_t session_id)
+{
+	struct session *s = session_find(&t->st, session_id);
+
+	return s ? s->hook_data : NULL;
+}
+
+int transport_session_endpoint(struct transport *t, uint64_t session_id,
+			       struct sockaddr_storage *out)
+{
+	struct session *s = session_find(&t->st, session_id);
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	if (s->udp_fd < 0) {
+		ret = relay_open(s);
+		if (ret < 0)
+			return ret;
+	}
+	*out = s->relay_local;
+	return 0;
+}
+
+int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
+			    const char *reason)
+{
+	struct session *s = session_find(&t->st, session_id);
+
+	if (!s)
+		return -ENOENT;
+	log_info("event=session_closing session=%llu remote=%s code=%u reason=%s",
+		 (unsigned long long)s->id, s->remote, code, reason);
+	session_close(s, code, reason);
+	return 0;
+}
+
+void transport_foreach_session(struct transport *t,
+			       void (*fn)(void *arg, const struct transport_session_info *),
+			       void *arg)
+{
+	for (struct session *s = t->st.all; s; s = s->next) {
+		struct transport_session_info info = {
+			.id = s->id,
+			.remote = s->remote,
+			.vhost = s->listener,
+			.binary = s->binary,
+			.started = s->started,
+			.records_in = s->records_in,
+			.records_out = s->records_out,
+			.bytes_in = s->bytes_in,
+			.bytes_out = s->bytes_out,
+			.held = s->gate.held.count,
+		};
+
+		fn(arg, &info);
+	}
+}
+
+unsigned transport_session_count(const struct transport *t)
+{
+	return t->st.count;
+}
