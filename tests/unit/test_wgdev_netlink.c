@@ -824,6 +824,7 @@ static void test_ack_feed(void **state)
 static void test_kernel_ack(void **state)
 {
 	static char buf[WGNL_MSG_MAX] __attribute__((aligned(8)));
+	static const char filler[64];
 	struct wgdev dev = { 0 };
 	struct nlmsghdr *nlh;
 	struct genlmsghdr *genl;
@@ -855,7 +856,8 @@ static void test_kernel_ack(void **state)
 		while (!round && nlh->nlmsg_len < WGNL_MSG_MAX) {
 			size_t room = WGNL_MSG_MAX - nlh->nlmsg_len - MNL_ATTR_HDRLEN;
 
-			mnl_attr_put(nlh, CTRL_ATTR_UNSPEC, room < 64 ? room : 64, buf + 100);
+			mnl_attr_put(nlh, CTRL_ATTR_UNSPEC, room < sizeof(filler) ? room : sizeof(filler),
+				     filler);
 		}
 		assert_true(round || nlh->nlmsg_len == WGNL_MSG_MAX);
 		assert_int_equal(wgnl_request(&dev, nlh), round ? 0 : -ENOENT);
