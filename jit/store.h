@@ -105,6 +105,9 @@ int store_backoff_set(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t un
 int store_backoff_get(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t *until);
 
 int store_installed_put(struct store *s, const struct store_installed *row);
+/* The row and its event-log entry in one transaction. */
+int store_installed_put_event(struct store *s, const struct store_installed *row,
+			      const char *event, const char *detail);
 int store_installed_touch(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t last_seen);
 int store_installed_remove(struct store *s, const uint8_t key[WG_KEY_LEN]);
 int store_installed_foreach(struct store *s,
