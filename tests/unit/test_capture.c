@@ -33,28 +33,15 @@
 #include "common/metrics.h"
 #include "transport/capture.h"
 #include "tests/unit/capture_frames.h"
+#include "tests/unit/test_sys.h"
+
+#define KERNEL_DROPS "wssd_capture_drops_total{reason=\"kernel\"}"
 
 static char peer_ns[32], gw_if[2][16], cl_if[2][16], dummy_if[16];
 static int own_ns = -1, peer_ns_fd = -1;
 static int gw_index[2], cl_index[2];
 static uint8_t gw_mac[2][ETH_ALEN];
 static int raw_fd = -1;		/* in the clients' namespace */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "failed: %s\n", cmd);
-		return -1;
-	}
-	return 0;
-}
 
 /* A socket of the clients' namespace. */
 static int peer_socket(int domain, int type, int protocol)
@@ -331,31 +318,12 @@ static void test_loopback_and_outgoing(void **state)
 	capture_close(c);
 }
 
-/* The drops metric, read back from /metrics' text. */
-static uint64_t kernel_drops_metric(void)
-{
-	static const char name[] = "wssd_capture_drops_total{reason=\"kernel\"} ";
-	char *text = NULL, *at;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	uint64_t v = 0;
-
-	assert_non_null(f);
-	metrics_write(f);
-	fclose(f);
-	at = strstr(text, name);
-	if (at)
-		v = strtoull(at + strlen(name), NULL, 10);
-	free(text);
-	return v;
-}
-
 /* A tiny receive buffer, a flood, nobody reading: the kernel's drops are counted. */
 static void test_drops_counted(void **state)
 {
 	enum { FLOOD = 2000 };
 	struct capture *c = open_capture("any", 1);
-	uint64_t before = kernel_drops_metric();
+	uint64_t before = test_metric(KERNEL_DROPS);
 	struct capture_stats st;
 	struct got g = { 0 };
 
@@ -373,7 +341,7 @@ static void test_drops_counted(void **state)
 	capture_stats(c, &st);
 	assert_int_equal(g.n, st.packets - st.drops);
 	assert_int_equal(st.delivered, g.n);
-	assert_int_equal(kernel_drops_metric() - before, st.drops);
+	assert_int_equal(test_metric(KERNEL_DROPS) - before, st.drops);
 	capture_close(c);
 }
 
@@ -387,20 +355,20 @@ static int setup_namespaces(void)
 
 	snprintf(peer_ns, sizeof(peer_ns), "capcl%d", pid);
 	snprintf(dummy_if, sizeof(dummy_if), "cd%d", pid);
-	if (sh("ip link set lo up") || sh("ip netns add %s", peer_ns) ||
-	    sh("ip link add %s type veth peer name ce%d", dummy_if, pid))
+	if (test_sh("ip link set lo up") || test_sh("ip netns add %s", peer_ns) ||
+	    test_sh("ip link add %s type veth peer name ce%d", dummy_if, pid))
 		return -1;
 	for (int k = 0; k < 2; k++) {
 		snprintf(gw_if[k], sizeof(gw_if[k]), "cg%d%d", k, pid);
 		snprintf(cl_if[k], sizeof(cl_if[k]), "cc%d%d", k, pid);
-		if (sh("ip link add %s type veth peer name %s netns %s", gw_if[k], cl_if[k], peer_ns) ||
-		    sh("ip addr add 198.18.%d.1/24 dev %s", k, gw_if[k]) ||
-		    sh("ip addr add fd00:5353%s::1/64 dev %s nodad", k ? ":1" : "", gw_if[k]) ||
-		    sh("ip link set %s up", gw_if[k]) ||
-		    sh("ip -n %s addr add 198.18.%d.2/24 dev %s", peer_ns, k, cl_if[k]) ||
-		    sh("ip -n %s addr add fd00:5353%s::2/64 dev %s nodad", peer_ns, k ? ":1" : "",
+		if (test_sh("ip link add %s type veth peer name %s netns %s", gw_if[k], cl_if[k], peer_ns) ||
+		    test_sh("ip addr add 198.18.%d.1/24 dev %s", k, gw_if[k]) ||
+		    test_sh("ip addr add fd00:5353%s::1/64 dev %s nodad", k ? ":1" : "", gw_if[k]) ||
+		    test_sh("ip link set %s up", gw_if[k]) ||
+		    test_sh("ip -n %s addr add 198.18.%d.2/24 dev %s", peer_ns, k, cl_if[k]) ||
+		    test_sh("ip -n %s addr add fd00:5353%s::2/64 dev %s nodad", peer_ns, k ? ":1" : "",
 		       cl_if[k]) ||
-		    sh("ip -n %s link set %s up", peer_ns, cl_if[k]))
+		    test_sh("ip -n %s link set %s up", peer_ns, cl_if[k]))
 			return -1;
 		gw_index[k] = (int)if_nametoindex(gw_if[k]);
 		fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -449,7 +417,7 @@ int main(void)
 	else
 		ret = cmocka_run_group_tests(tests, NULL, NULL);
 	if (peer_ns[0])
-		sh("ip netns del %s", peer_ns);
+		test_sh("ip netns del %s", peer_ns);
 	metrics_free();
 	return ret;
 }
