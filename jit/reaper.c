@@ -155,6 +155,7 @@ static int remove_batch(struct wgdev *dev, struct store *store, const struct rea
 	struct wgdev_set req = { .peers = set, .n_peers = n };
 	struct wgdev_peer_info *peers = NULL;
 	size_t n_peers = 0;
+	int64_t t;
 	int ret;
 
 	for (size_t i = 0; i < n; i++) {
@@ -163,7 +164,9 @@ static int remove_batch(struct wgdev *dev, struct store *store, const struct rea
 		set[i].flags = WGDEV_PEER_REMOVE;
 	}
 	res->requests++;
+	t = clock_usec();
 	ret = wgdev_apply(dev, &req);
+	res->remove_usec += clock_usec() - t;
 	if (ret < 0) {
 		log_warnx("event=evict_failed peers=%zu err=%s", n, strerror(-ret));
 		if (wgdev_list_peers(dev, &peers, &n_peers) < 0)

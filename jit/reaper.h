@@ -60,6 +60,7 @@ struct reaper_result {
 	size_t carried;				/* due, kept for an open session */
 	size_t requests;			/* device requests that removed peers */
 	int64_t dump_usec;			/* the one dump */
+	int64_t remove_usec;			/* the removal requests */
 	int64_t total_usec;
 };
 
