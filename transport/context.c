@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	ret = addr_numeric(p->wg_host, p->wg_port, &t->wg_addr, &t->wg_addrlen);
 	if (ret < 0)
 		goto fail;
+	t->wg_loopback4 = t->wg_addr.ss_family == AF_INET &&
+		(ntohl(((struct sockaddr_in *)&t->wg_addr)->sin_addr.s_addr) >> 24) == 127;
 	ret = relay_loop_new(t);
 	if (ret < 0)
 		goto fail;
@@ -131,10 +134,9 @@ void transport_shutdown(struct transport *t, unsigned grace_seconds)
 			 (lws_usec_t)grace_seconds * LWS_US_PER_SEC);
 }
 
-void transport_set_record_hook(struct transport *t, transport_record_hook hook, void *arg)
+void transport_set_hooks(struct transport *t, const struct transport_hooks *hooks)
 {
-	t->hook = hook;
-	t->hook_arg = arg;
+	t->hooks = *hooks;
 }
 
 int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,

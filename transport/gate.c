@@ -4,6 +4,7 @@ void gate_init(struct gate *g, unsigned hold_max)
 {
 	recq_init(&g->held, hold_max, 0);
 	g->holding = false;
+	g->hold = 0;
 }
 
 void gate_free(struct gate *g)
@@ -21,6 +22,7 @@ enum gate_result gate_record(struct gate *g, enum transport_verdict verdict,
 		if (verdict == TRANSPORT_DROP)
 			return GATE_DROPPED;
 		g->holding = true;
+		g->hold++;
 	}
 	return recq_push(&g->held, record, len) < 0 ? GATE_HOLD_FULL : GATE_HELD;
 }

@@ -17,6 +17,7 @@
 struct gate {
 	struct recq held;
 	bool holding;
+	uint32_t hold;		/* numbers the holds, so a late release can be told apart */
 };
 
 enum gate_result {
@@ -32,6 +33,12 @@ void gate_free(struct gate *g);
 /* verdict is ignored while holding (the record queues behind the others). */
 enum gate_result gate_record(struct gate *g, enum transport_verdict verdict,
 			     const uint8_t *record, size_t len);
+
+/* The number the next hold will have. */
+static inline uint32_t gate_next_hold(const struct gate *g)
+{
+	return g->hold + 1;
+}
 
 /* True when the next record would be held whatever its verdict. */
 static inline bool gate_holding(const struct gate *g)

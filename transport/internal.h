@@ -16,6 +16,7 @@
  */
 #define TRANSPORT_MAX_VHOSTS 17
 #define TRANSPORT_HOLD_DEFAULT 16
+#define TRANSPORT_HOLD_TIMEOUT_DEFAULT 3
 
 struct fd_watch {
 	struct fd_watch *next;
@@ -27,8 +28,9 @@ struct fd_watch {
 struct transport_metrics {
 	struct metric *sessions, *sessions_total;
 	struct metric *records_in, *records_out, *bytes_in, *bytes_out, *keepalives;
-	struct metric *drop_send_queue, *drop_hold_queue, *drop_hook, *drop_udp_send,
-		*drop_wg_unreachable, *drop_relay_socket;
+	struct metric *drop_send_queue, *drop_hook, *drop_udp_send, *drop_wg_unreachable,
+		*drop_relay_socket;
+	struct metric *held_full, *held_refused, *held_timeout;
 	struct metric *refused_max, *refused_per_ip, *refused_shutdown, *refused_fds;
 	struct metric *perr_magic, *perr_length, *perr_truncated, *perr_tls, *perr_nomem;
 	struct metric *idle_closes, *cert_reloads;
@@ -43,6 +45,7 @@ struct transport {
 	struct transport_params p;
 	struct sockaddr_storage wg_addr;
 	socklen_t wg_addrlen;
+	bool wg_loopback4;		/* relay sockets get a source per client (relay.c) */
 	struct session_table st;
 	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
 	unsigned relay_sockets;		/* open now */
@@ -50,8 +53,7 @@ struct transport {
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
 	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
 	unsigned n_ssl_ctx;
-	transport_record_hook hook;
-	void *hook_arg;
+	struct transport_hooks hooks;
 	struct fd_watch *watches;
 	bool stopping;
 	bool done;
@@ -89,6 +91,7 @@ int tls_info(struct transport *t, struct lws *wsi, const struct lws_ssl_info *si
 /* relay.c: each session's UDP socket towards WireGuard */
 int relay_loop_new(struct transport *t);
 void relay_loop_free(struct transport *t);
+int relay_open(struct session *s);
 int relay_forward(struct session *s, const uint8_t *record, size_t len);
 void relay_flush(struct transport *t);
 void relay_discard(struct session *s);

@@ -7,6 +7,7 @@ void transport_metrics_register(struct transport_metrics *m)
 	static const char drops[] = "Records or datagrams dropped, by reason";
 	static const char perr[] = "Sessions closed for a protocol error, by reason";
 	static const char refused[] = "Connections refused at upgrade, by reason";
+	static const char held[] = "Records held for JIT and then dropped, by reason";
 
 	m->sessions = metric_gauge("wssd_sessions", NULL, "WebSocket sessions open now");
 	m->sessions_total = metric_counter("wssd_sessions_total", NULL,
@@ -20,8 +21,13 @@ void transport_metrics_register(struct transport_metrics *m)
 	m->keepalives = metric_counter("wssd_keepalives_total", NULL,
 				       "Zero-length records received");
 	m->drop_send_queue = metric_counter("wssd_drops_total", "reason=\"send_queue_full\"", drops);
-	m->drop_hold_queue = metric_counter("wssd_drops_total", "reason=\"hold_queue_full\"", drops);
 	m->drop_hook = metric_counter("wssd_drops_total", "reason=\"refused\"", drops);
+	m->held_full = metric_counter("wssd_held_records_dropped_total", "reason=\"hold_queue_full\"",
+				      held);
+	m->held_refused = metric_counter("wssd_held_records_dropped_total", "reason=\"refused\"",
+					 held);
+	m->held_timeout = metric_counter("wssd_held_records_dropped_total", "reason=\"timeout\"",
+					 held);
 	m->drop_udp_send = metric_counter("wssd_drops_total", "reason=\"udp_error\"", drops);
 	m->drop_wg_unreachable = metric_counter("wssd_drops_total", "reason=\"wg_unreachable\"",
 						drops);

@@ -8,14 +8,38 @@
 #include "common/log.h"
 #include "common/metrics.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int relay_open(struct session *s)
+/*
+ * Behind one loopback address every client would look like one source to
+ * WireGuard (its handshake rate limit and cookies are per source), so
+ * each client's relay sockets get a loopback source of their own: IPv4
+ * a.b.c.d becomes 127.b.c.d, anything else 127 and 24 bits of a hash.
+ */
+static void loopback_source(const char *remote, struct sockaddr_in *out)
+{
+	struct in_addr a;
+	uint32_t h = 2166136261u;
+
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	if (inet_pton(AF_INET, remote, &a) == 1) {
+		h = ntohl(a.s_addr);
+	} else {
+		for (const char *p = remote; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+	}
+	out->sin_addr.s_addr = htonl(0x7f000000u | (h & 0xffffffu));
+}
+
+int relay_open(struct session *s)
 {
 	struct transport *t = s->t;
+	socklen_t len = sizeof(s->relay_local);
 	lws_sock_file_fd_type fd;
 	int sock, ret;
 
@@ -25,11 +49,16 @@ static int relay_open(struct session *s)
 	sock = socket(t->wg_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return -errno;
-	if (connect(sock, (struct sockaddr *)&t->wg_addr, t->wg_addrlen) < 0) {
-		ret = -errno;
-		close(sock);
-		return ret;
+	if (t->wg_loopback4) {
+		struct sockaddr_in src;
+
+		loopback_source(s->remote, &src);
+		if (bind(sock, (struct sockaddr *)&src, sizeof(src)) < 0)
+			goto fail;
 	}
+	if (connect(sock, (struct sockaddr *)&t->wg_addr, t->wg_addrlen) < 0 ||
+	    getsockname(sock, (struct sockaddr *)&s->relay_local, &len) < 0)
+		goto fail;
 	fd.filefd = sock;
 	s->udp_wsi = lws_adopt_descriptor_vhost(lws_get_vhost(s->wsi), LWS_ADOPT_RAW_FILE_DESC,
 						fd, "wssd-udp", s->wsi);
@@ -41,6 +70,10 @@ static int relay_open(struct session *s)
 	s->udp_fd = sock;
 	t->relay_sockets++;
 	return 0;
+fail:
+	ret = -errno;
+	close(sock);
+	return ret;
 }
 
 /* The record is dropped; the next one tries again. */

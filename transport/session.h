@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <libwebsockets.h>
@@ -18,6 +19,7 @@ struct session {
 	struct lws *wsi;
 	struct lws *udp_wsi;		/* the relay socket, from the first datagram on */
 	int udp_fd;
+	struct sockaddr_storage relay_local;	/* the relay socket's address, once open */
 	bool relay_warned;		/* relay_open_failed logged */
 	uint64_t id;
 	const char *listener;		/* its vhost's name */
@@ -27,6 +29,8 @@ struct session {
 	struct frame_decoder dec;
 	struct recq sendq;		/* datagrams towards the client */
 	struct gate gate;		/* records held for the record hook */
+	lws_sorted_usec_list_t sul_hold;	/* the hold's deadline */
+	uint8_t hook_data[TRANSPORT_HOOK_DATA];
 	bool binary;
 	bool registered;
 	uint16_t close_code;		/* non-zero: close at the next writable */

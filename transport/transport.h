@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /*
  * The WebSocket server: one libwebsockets context, one vhost per listener,
@@ -31,6 +32,7 @@ struct transport_params {
 	unsigned idle_timeout;	/* seconds without a record */
 	unsigned send_queue;	/* datagrams queued per session towards the client */
 	unsigned hold_queue;	/* records held per session (0 = a default) */
+	unsigned hold_timeout;	/* seconds a hold may last (0 = a default) */
 	/* An extra plain-HTTP vhost (the admin endpoint), or NULL. */
 	const struct lws_protocols *admin_protocols;
 	const char *admin_host;
@@ -42,11 +44,28 @@ struct transport_params {
  * What happens to one decoded record (never a keepalive) of a session. The
  * hook runs on the loop and must not block; HOLD keeps the record, and every
  * later one of that session, in the session's hold queue until
- * transport_session_release().
+ * transport_session_release() names that hold, or until hold_timeout
+ * passes (the held records are then dropped and counted).
  */
 enum transport_verdict { TRANSPORT_FORWARD, TRANSPORT_HOLD, TRANSPORT_DROP };
-typedef enum transport_verdict (*transport_record_hook)(void *arg, uint64_t session_id,
-							const uint8_t *record, size_t len);
+
+/* Per session, bytes the hooks may keep: zeroed when the session opens. */
+#define TRANSPORT_HOOK_DATA 32
+
+struct transport_record {
+	uint64_t session_id;
+	uint32_t hold;		/* the hold's number, should the hook answer HOLD */
+	const char *remote;	/* the client's address */
+	void *data;		/* TRANSPORT_HOOK_DATA bytes */
+};
+
+struct transport_hooks {
+	enum transport_verdict (*record)(void *arg, const struct transport_record *r,
+					 const uint8_t *record, size_t len);
+	/* A session has gone (after its last record); data is its hook data. */
+	void (*closed)(void *arg, uint64_t session_id, void *data);
+	void *arg;
+};
 
 struct transport_session_info {
 	uint64_t id;
@@ -75,13 +94,30 @@ void transport_shutdown(struct transport *t, unsigned grace_seconds);
 int transport_reload_cert(struct transport *t, const char *cert, const char *key,
 			  char *err, size_t errlen);
 
-void transport_set_record_hook(struct transport *t, transport_record_hook hook, void *arg);
+void transport_set_hooks(struct transport *t, const struct transport_hooks *hooks);
 
 /*
- * Ends a HOLD: forward=true sends the held records in order, false drops
- * them. -ENOENT when the session has gone meanwhile.
+ * Ends the hold numbered hold: forward=true sends the held records in
+ * order, false drops them. -ENOENT when the session has gone meanwhile,
+ * -ESTALE when that hold is over (timed out).
  */
-int transport_session_release(struct transport *t, uint64_t session_id, bool forward);
+int transport_session_release(struct transport *t, uint64_t session_id, uint32_t hold,
+			      bool forward);
+
+/* The session's hook data, or NULL when it has gone. */
+void *transport_session_data(struct transport *t, uint64_t session_id);
+
+/*
+ * The local address of the session's relay socket (the source WireGuard
+ * sees), opening the socket if the session has none yet. -ENOENT, or why
+ * the socket could not be opened.
+ */
+int transport_session_endpoint(struct transport *t, uint64_t session_id,
+			       struct sockaddr_storage *out);
+
+/* Closes the session with a close frame of code and reason (logged). -ENOENT. */
+int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
+			    const char *reason);
 
 /* Calls fn for every session, on the loop thread. */
 void transport_foreach_session(struct transport *t,

@@ -68,19 +68,44 @@ static void deliver(void *arg, const uint8_t *record, size_t len)
 	}
 }
 
+static unsigned hold_timeout(const struct transport *t)
+{
+	return t->p.hold_timeout ? t->p.hold_timeout : TRANSPORT_HOLD_TIMEOUT_DEFAULT;
+}
+
+/* A hold nobody released: its records go, and a late release finds it over. */
+static void hold_expired(lws_sorted_usec_list_t *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, sul_hold);
+	unsigned n = gate_release(&s->gate, false, NULL, NULL);
+
+	metric_add(s->t->m.held_timeout, n);
+	log_warnx("event=hold_timeout session=%llu remote=%s records=%u hold_timeout=%u",
+		  (unsigned long long)s->id, s->remote, n, hold_timeout(s->t));
+}
+
 static int on_record(void *ctx, const uint8_t *record, size_t len)
 {
 	struct session *s = ctx;
 	struct transport *t = s->t;
 	enum transport_verdict v = TRANSPORT_FORWARD;
+	bool was_holding = gate_holding(&s->gate);
 
 	s->last_record = clock_usec();
 	if (len == 0) {
 		metric_inc(t->m.keepalives);
 		return 0;
 	}
-	if (!gate_holding(&s->gate) && t->hook)
-		v = t->hook(t->hook_arg, s->id, record, len);
+	if (!was_holding && t->hooks.record) {
+		struct transport_record r = {
+			.session_id = s->id,
+			.hold = gate_next_hold(&s->gate),
+			.remote = s->remote,
+			.data = s->hook_data,
+		};
+
+		v = t->hooks.record(t->hooks.arg, &r, record, len);
+	}
 	switch (gate_record(&s->gate, v, record, len)) {
 	case GATE_FORWARD:
 		deliver(s, record, len);
@@ -89,11 +114,14 @@ static int on_record(void *ctx, const uint8_t *record, size_t len)
 		metric_inc(t->m.drop_hook);
 		break;
 	case GATE_HOLD_FULL:
-		metric_inc(t->m.drop_hold_queue);
+		metric_inc(t->m.held_full);
 		break;
 	case GATE_HELD:
 		break;
 	}
+	if (!was_holding && gate_holding(&s->gate))
+		lws_sul_schedule(t->ctx, 0, &s->sul_hold, hold_expired,
+				 (lws_usec_t)hold_timeout(t) * LWS_US_PER_SEC);
 	return 0;
 }
 
@@ -193,6 +221,7 @@ static void session_closed(struct session *s)
 			  (unsigned long long)s->id, s->remote);
 	}
 	lws_sul_cancel(&s->sul_idle);
+	lws_sul_cancel(&s->sul_hold);
 	relay_discard(s);
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
@@ -205,6 +234,8 @@ static void session_closed(struct session *s)
 		 (unsigned long long)s->records_out, (unsigned long long)s->bytes_in,
 		 (unsigned long long)s->bytes_out);
 	s->t = NULL;
+	if (t->hooks.closed)
+		t->hooks.closed(t->hooks.arg, s->id, s->hook_data);
 	if (t->stopping && t->st.count == 0)
 		transport_loop_stop(t);
 }
@@ -280,16 +311,57 @@ const struct lws_protocols transport_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-int transport_session_release(struct transport *t, uint64_t session_id, bool forward)
+int transport_session_release(struct transport *t, uint64_t session_id, uint32_t hold,
+			      bool forward)
 {
 	struct session *s = session_find(&t->st, session_id);
 	unsigned n;
 
 	if (!s)
 		return -ENOENT;
+	if (!gate_holding(&s->gate) || s->gate.hold != hold)
+		return -ESTALE;
+	lws_sul_cancel(&s->sul_hold);
 	n = gate_release(&s->gate, forward, deliver, s);
 	if (!forward)
-		metric_add(t->m.drop_hook, n);
+		metric_add(t->m.held_refused, n);
+	return 0;
+}
+
+void *transport_session_data(struct transport *t, uint64_t session_id)
+{
+	struct session *s = session_find(&t->st, session_id);
+
+	return s ? s->hook_data : NULL;
+}
+
+int transport_session_endpoint(struct transport *t, uint64_t session_id,
+			       struct sockaddr_storage *out)
+{
+	struct session *s = session_find(&t->st, session_id);
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	if (s->udp_fd < 0) {
+		ret = relay_open(s);
+		if (ret < 0)
+			return ret;
+	}
+	*out = s->relay_local;
+	return 0;
+}
+
+int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
+			    const char *reason)
+{
+	struct session *s = session_find(&t->st, session_id);
+
+	if (!s)
+		return -ENOENT;
+	log_info("event=session_closing session=%llu remote=%s code=%u reason=%s",
+		 (unsigned long long)s->id, s->remote, code, reason);
+	session_close(s, code, reason);
 	return 0;
 }
 

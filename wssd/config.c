@@ -42,6 +42,7 @@ static const struct key_spec keys[] = {
 	HOST("gateway.wg_address", wg_address, "127.0.0.1"),
 	UINT("gateway.wg_port", wg_port, 1, 65535, "51820"),
 	STR("gateway.state_dir", state_dir, LOCALSTATEDIR "/lib/wssd"),
+	STR("gateway.address", gateway_address, ""),
 
 	ADDRS("websocket.listen", listen, n_listen, "[::]:443"),
 	ADDRS("websocket.plain_listen", plain_listen, n_plain_listen, ""),
@@ -53,10 +54,14 @@ static const struct key_spec keys[] = {
 	UINT("websocket.idle_timeout", idle_timeout, 1, 86400, "60"),
 	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
 	UINT("websocket.hold_queue", hold_queue, 1, 1024, "16"),
+	UINT("websocket.hold_timeout", hold_timeout, 1, 60, "3"),
+	UINT("websocket.initiations_per_second", initiations_per_second, 1, 1000, "2"),
+	UINT("websocket.refused_close_after", refused_close_after, 1, 86400, "30"),
 
 	BOOL("capture.enabled", capture_enabled, "on"),
 	STR("capture.interfaces", capture_interfaces, "any"),
 
+	BOOL("jit.enabled", jit_enabled, "on"),
 	STR("jit.control_plane", control_plane, "local"),
 	STR("jit.token_file", token_file, ""),
 	UINT("jit.timeout", jit_timeout, 1, 300, "2"),

@@ -27,6 +27,7 @@ struct wssd_config {
 	char wg_address[46];
 	uint16_t wg_port;
 	char state_dir[PATH_MAX];
+	char gateway_address[512];	/* CIDRs, comma-separated */
 
 	/* [websocket] */
 	struct config_addr listen[CONFIG_MAX_LISTEN];
@@ -41,12 +42,16 @@ struct wssd_config {
 	unsigned idle_timeout;
 	unsigned send_queue;
 	unsigned hold_queue;
+	unsigned hold_timeout;
+	unsigned initiations_per_second;
+	unsigned refused_close_after;
 
 	/* [capture] */
 	bool capture_enabled;
 	char capture_interfaces[256];
 
 	/* [jit] */
+	bool jit_enabled;
 	char control_plane[512];
 	char token_file[PATH_MAX];
 	unsigned jit_timeout;

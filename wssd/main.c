@@ -230,6 +230,7 @@ static int run(struct daemon *d)
 	p.idle_timeout = d->cfg.idle_timeout;
 	p.send_queue = d->cfg.send_queue;
 	p.hold_queue = d->cfg.hold_queue;
+	p.hold_timeout = d->cfg.hold_timeout;
 	p.admin_protocols = admin_protocols();
 	p.admin_host = d->cfg.admin_listen.host;
 	p.admin_port = d->cfg.admin_listen.port;
