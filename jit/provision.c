@@ -60,7 +60,15 @@ const char *provision_outcome_name(enum provision_outcome outcome)
 static void install(struct provision *p, const struct job *job, const struct jit_peer *peer,
 		    struct provision_result *r)
 {
-	int keepalive = peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
+	/*
+	 * A keepalive set on a new peer with an endpoint makes the device
+	 * initiate at once. Over UDP that is the point (role inversion); over
+	 * a WebSocket the client's own initiation is on its way, and two
+	 * crossing handshakes cost the client its 5-second retry. The
+	 * WebSocket keeps that path open without one.
+	 */
+	int keepalive = job->via == STORE_VIA_WS ? 0 :
+			peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
 	const struct sockaddr *endpoint =
 		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
 	struct store_installed row = { 0 };
