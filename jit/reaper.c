@@ -17,7 +17,7 @@ static const char *const reason_names[REAPER_REASON_COUNT] = {
 	[REAPER_IDLE] = "idle",
 	[REAPER_NEVER_HANDSHOOK] = "never_handshook",
 	[REAPER_OPERATOR] = "operator",
-	[REAPER_LOST] = "lost",
+	[REAPER_GONE] = "gone",
 };
 
 const char *reaper_reason_name(enum reaper_reason reason)
@@ -30,17 +30,14 @@ static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static void register_once(void)
 {
-	static const char help[] = "Installed peers removed from the device, by reason";
+	static const char help[] = "Peers removed, by reason";
 
-	for (int r = 0; r < REAPER_LOST; r++) {
+	for (int r = 0; r < REAPER_REASON_COUNT; r++) {
 		char labels[64];
 
 		snprintf(labels, sizeof(labels), "reason=\"%s\"", reason_names[r]);
 		m_evictions[r] = metric_counter("wssd_evictions_total", labels, help);
 	}
-	m_evictions[REAPER_LOST] = metric_counter(
-		"wssd_installed_lost_total", NULL,
-		"Installed-table rows dropped because their peer had left the device");
 }
 
 void reaper_metrics_register(void)
@@ -93,12 +90,13 @@ static int add_row(void *ctx, const struct store_installed *inst)
 static int record(struct store *store, const struct row *row, enum reaper_reason reason,
 		  const struct reaper_params *p)
 {
-	char b64[WG_KEY_B64_LEN], quoted[WG_KEY_B64_LEN + 4], detail[128];
+	char b64[WG_KEY_B64_LEN], detail[128];
 	int ret;
 
 	key_to_base64(b64, row->key);
-	log_quote(quoted, sizeof(quoted), b64);
-	if (reason == REAPER_OPERATOR)
+	if (reason == REAPER_GONE)
+		snprintf(detail, sizeof(detail), "no longer on the device");
+	else if (reason == REAPER_OPERATOR)
 		snprintf(detail, sizeof(detail), "reason=%s installed_at=%lld", reason_names[reason],
 			 (long long)row->installed_at);
 	else
@@ -107,16 +105,18 @@ static int record(struct store *store, const struct row *row, enum reaper_reason
 			 (long long)row->last_handshake);
 	ret = store_installed_remove(store, row->key);
 	if (ret < 0 && ret != -ENOENT)
-		log_warnx("event=installed_row_kept key=%s reason=%s err=%s", quoted,
+		log_warnx("event=installed_row_kept key=%s reason=%s err=\"%s\"", b64,
 			  reason_names[reason], strerror(-ret));
 	else
 		ret = 0;
-	store_event_add(store, row->key, reason == REAPER_LOST ? "lost" : "evicted", detail);
-	if (reason == REAPER_LOST)
-		log_info("event=installed_peer_lost key=%s installed_at=%lld", quoted,
+	if (reason == REAPER_GONE) {
+		store_event_add(store, row->key, "gone", detail);
+		log_info("event=peer_gone key=%s reason=not_on_device installed_at=%lld", b64,
 			 (long long)row->installed_at);
-	else
-		log_info("event=peer_evicted key=%s %s", quoted, detail);
+	} else {
+		store_event_add(store, row->key, "evicted", detail);
+		log_info("event=peer_evicted key=%s %s", b64, detail);
+	}
 	metric_inc(m_evictions[reason]);
 	if (p && p->removed)
 		p->removed(p->ctx, row->key, reason);
@@ -203,7 +203,7 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 	ret = keymap_init(&ps.index, sizeof(size_t));
 	if (ret < 0)
 		return ret;
-	/* the table before the dump: a peer installed in between looks hand-made, never lost */
+	/* the table before the dump: a peer installed in between looks hand-made, never gone */
 	ret = store_installed_foreach(store, add_row, &ps);
 	if (ret < 0)
 		goto out;
@@ -241,10 +241,10 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 	for (size_t i = 0; i < ps.n; i++) {
 		if (ps.rows[i].on_device)
 			continue;
-		ret = record(store, &ps.rows[i], REAPER_LOST, p);
+		ret = record(store, &ps.rows[i], REAPER_GONE, p);
 		if (ret < 0 && !err)
 			err = ret;
-		res.removed[REAPER_LOST]++;
+		res.removed[REAPER_GONE]++;
 	}
 	for (size_t at = 0; at < n_victims; at += batch) {
 		size_t n = n_victims - at < batch ? n_victims - at : batch;
@@ -294,7 +294,7 @@ int reaper_evict(struct wgdev *dev, struct store *store, const uint8_t key[WG_KE
 	struct wgdev_set req = { .peers = &peer, .n_peers = 1 };
 	int ret;
 
-	if (reason >= REAPER_LOST)
+	if (reason >= REAPER_GONE)
 		return -EINVAL;
 	reaper_metrics_register();
 	ret = store_installed_foreach(store, find_row, &f);

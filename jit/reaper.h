@@ -21,7 +21,7 @@ enum reaper_reason {
 	REAPER_IDLE,			/* last handshake older than idle_after */
 	REAPER_NEVER_HANDSHOOK,		/* no handshake within grace of being installed */
 	REAPER_OPERATOR,		/* wssctl evict */
-	REAPER_LOST,			/* not removed: the device had lost it (reboot, wg set remove) */
+	REAPER_GONE,			/* not removed: already gone from the device (reboot, wg set remove) */
 	REAPER_REASON_COUNT
 };
 
@@ -45,7 +45,7 @@ struct reaper_params {
 	 */
 	bool (*carried)(void *ctx, const uint8_t key[WG_KEY_LEN]);
 	/*
-	 * Each peer no longer installed (evicted, or REAPER_LOST), once it is
+	 * Each peer no longer installed (evicted, or REAPER_GONE), once it is
 	 * gone from the device: the caller tells admission
 	 * (admit_set_installed(a, key, false)). May be NULL.
 	 */
@@ -56,7 +56,7 @@ struct reaper_params {
 struct reaper_result {
 	size_t device_peers;			/* in the dump */
 	size_t installed;			/* rows in the installed table */
-	size_t removed[REAPER_REASON_COUNT];	/* by reason (REAPER_LOST: rows dropped) */
+	size_t removed[REAPER_REASON_COUNT];	/* by reason (REAPER_GONE: rows dropped) */
 	size_t carried;				/* due, kept for an open session */
 	size_t requests;			/* device requests that removed peers */
 	int64_t dump_usec;			/* the one dump */
@@ -69,10 +69,10 @@ struct reaper_result {
  * the device, then the removals in batches. Every removal is logged
  * (event=peer_evicted), counted (wssd_evictions_total{reason}), written to
  * the store's event log and its row deleted; rows whose peer is not on the
- * device are deleted (event=installed_peer_lost). When a device request
- * fails, the device is read again and only the peers really gone are
- * recorded as removed; later batches are left for the next pass. out may
- * be NULL.
+ * device are deleted too (event=peer_gone, reason "gone"). When a device
+ * request fails, the device is read again and only the peers really gone
+ * are recorded as removed; later batches are left for the next pass. out
+ * may be NULL.
  */
 int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_params *p,
 		int64_t now, struct reaper_result *out);

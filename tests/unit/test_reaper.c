@@ -233,13 +233,14 @@ static void test_passes(void **state)
 {
 	uint8_t priv_a[WG_KEY_LEN], priv_d[WG_KEY_LEN], priv[WG_KEY_LEN];
 	uint8_t a[WG_KEY_LEN], d[WG_KEY_LEN], n1[WG_KEY_LEN], n2[WG_KEY_LEN];
-	uint8_t hand[1][WG_KEY_LEN], k[WG_KEY_LEN], lost[WG_KEY_LEN];
+	uint8_t hand[1][WG_KEY_LEN], k[WG_KEY_LEN], gone[WG_KEY_LEN];
 	struct removals rm = { 0 };
 	struct reaper_params p = { .idle_after = IDLE_AFTER, .grace = GRACE, .carried = is_carried,
 				   .removed = on_removed, .ctx = &rm };
 	struct reaper_result res;
 	uint64_t idle0 = test_metric("wssd_evictions_total{reason=\"idle\"}");
 	uint64_t never0 = test_metric("wssd_evictions_total{reason=\"never_handshook\"}");
+	uint64_t gone0 = test_metric("wssd_evictions_total{reason=\"gone\"}");
 	int64_t t0 = time(NULL), hs_a, hs_d, now;
 
 	(void)state;
@@ -249,7 +250,7 @@ static void test_passes(void **state)
 	new_key(priv, n2);
 	new_key(priv, hand[0]);
 	new_key(priv, k);
-	new_key(priv, lost);
+	new_key(priv, gone);
 	client_setup(0, priv_a);
 	client_setup(1, priv_d);
 
@@ -269,10 +270,10 @@ static void test_passes(void **state)
 	device_add(k, NULL);
 	row_add(k, t0 - 1000);
 	device_add(hand[0], NULL);
-	row_add(lost, t0 - 1000);	/* a row whose peer the device does not have */
+	row_add(gone, t0 - 1000);	/* a row whose peer the device does not have */
 	carried_key = k;
 
-	/* now: only n1 is due; the lost row is dropped */
+	/* now: only n1 is due; the gone peer's row is dropped */
 	now = time(NULL);
 	assert_true(now - hs_d < IDLE_AFTER && now - t0 < GRACE);
 	assert_int_equal(reaper_pass(dev, store, &p, now, &res), 0);
@@ -280,15 +281,15 @@ static void test_passes(void **state)
 	assert_int_equal(res.device_peers, 6);
 	assert_int_equal(res.removed[REAPER_NEVER_HANDSHOOK], 1);
 	assert_int_equal(res.removed[REAPER_IDLE], 0);
-	assert_int_equal(res.removed[REAPER_LOST], 1);
+	assert_int_equal(res.removed[REAPER_GONE], 1);
 	assert_int_equal(res.carried, 1);
 	assert_int_equal(res.requests, 1);
 	assert_int_equal(rm.n, 2);
 	assert_int_equal(removal_of(&rm, n1), REAPER_NEVER_HANDSHOOK);
-	assert_int_equal(removal_of(&rm, lost), REAPER_LOST);
+	assert_int_equal(removal_of(&rm, gone), REAPER_GONE);
 	assert_int_equal(device_handshake(n1), -1);
 	assert_false(in_store(n1));
-	assert_false(in_store(lost));
+	assert_false(in_store(gone));
 	assert_event(n1, "evicted", "never_handshook");
 	assert_store_matches_device(hand, 1);
 
@@ -333,6 +334,7 @@ static void test_passes(void **state)
 
 	assert_int_equal(test_metric("wssd_evictions_total{reason=\"idle\"}") - idle0, 2);
 	assert_int_equal(test_metric("wssd_evictions_total{reason=\"never_handshook\"}") - never0, 3);
+	assert_int_equal(test_metric("wssd_evictions_total{reason=\"gone\"}") - gone0, 1);
 	assert_int_equal(wgdev_remove_peer(dev, hand[0]), 0);
 }
 
@@ -511,7 +513,7 @@ static void test_request_fails_halfway(void **state)
 
 	assert_int_equal(reaper_pass(pdev, store, &p, now, &res), 0);
 	assert_int_equal(res.removed[REAPER_NEVER_HANDSHOOK], 2);
-	assert_int_equal(res.removed[REAPER_LOST], 0);
+	assert_int_equal(res.removed[REAPER_GONE], 0);
 	assert_store_matches_device(NULL, 0);
 }
 
