@@ -29,7 +29,7 @@ enum provision_outcome {
 struct provision_options {
 	unsigned workers;
 	unsigned queue_max;	/* jobs waiting for a worker */
-	uint16_t keepalive;	/* set on installed peers unless the config has its own */
+	uint16_t keepalive;	/* set on peers installed via UDP unless the config has its own */
 	struct lookup_options lookup;	/* lookup.store also keeps installs and events */
 	struct wgdev *dev;
 };
@@ -67,5 +67,11 @@ size_t provision_drain(struct provision *p,
 		       void (*fn)(void *ctx, const struct provision_result *result), void *ctx);
 
 const char *provision_outcome_name(enum provision_outcome outcome);
+
+/*
+ * Runs fn while no install is under way and none starts: for whoever reads
+ * or changes the device and the installed-peers table together.
+ */
+void provision_exclusive(struct provision *p, void (*fn)(void *ctx), void *ctx);
 
 #endif

@@ -105,14 +105,18 @@ struct wgdev_set {
 
 int wgdev_apply(struct wgdev *dev, const struct wgdev_set *set);
 
+/* The change wgdev_set_peer makes, for many of them in one wgdev_apply. */
+int wgdev_peer_change(struct wgdev_set_peer *out, const struct jit_peer *peer,
+		      const struct sockaddr *endpoint, int keepalive);
+
 /*
  * Start-up: makes sure the interface exists and is usable, then opens it.
  * With create, a missing interface is created (a kernel link if the kernel
  * has WireGuard, else the userspace implementation is started: the program
  * in $WG_QUICK_USERSPACE_IMPLEMENTATION, default wireguard-go); a device
  * without a private key gets the one kept in STATE_DIR/IFNAME.key, generated
- * (0600) the first time. Then the listen port is set and the link brought
- * up. On error, err says what went wrong in one line.
+ * (0600) the first time; a created interface gets the addresses. Then the
+ * listen port is set and the link brought up. On error, err says what went wrong in one line.
  */
 struct wgdev_setup {
 	const char *ifname;
@@ -122,6 +126,9 @@ struct wgdev_setup {
 	uint16_t listen_port;		/* 0: leave it */
 	const char *state_dir;
 	unsigned wait_ms;		/* for a started daemon's socket; 0: 10 s */
+	/* Given to an interface this call creates (not to one that exists). */
+	const struct wg_allowedip *addresses;
+	size_t n_addresses;
 };
 
 int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *setup, char *err, size_t errlen);
