@@ -78,6 +78,15 @@ static void unlist(struct pending_table *pt, struct pending *p)
 	else
 		pt->newest = p->older;
 	p->older = p->newer = NULL;
+	if (p->aolder)
+		p->aolder->anewer = p->anewer;
+	else
+		p->addr->oldest = p->anewer;
+	if (p->anewer)
+		p->anewer->aolder = p->aolder;
+	else
+		p->addr->newest = p->aolder;
+	p->aolder = p->anewer = NULL;
 	a = addr_slot(pt, p->addr->key);
 	if (--p->addr->count == 0) {
 		*a = p->addr->next;
@@ -108,9 +117,24 @@ static void deadline_passed(lws_sorted_usec_list_t *sul)
 	kill_now(sul);
 }
 
-static void evict_oldest(struct transport *t)
+/* How far from the oldest an address with several pending is looked for. */
+#define EVICT_SCAN 64
+
+static struct pending *victim(struct pending_table *pt, const struct pending_addr *own)
 {
-	struct pending *p = t->pending.oldest;
+	struct pending *p = pt->oldest;
+
+	if (own && own->oldest)
+		return own->oldest;
+	for (unsigned n = 0; p && n < EVICT_SCAN; p = p->newer, n++)
+		if (p->addr->count > 1)
+			return p->addr->oldest;
+	return pt->oldest;
+}
+
+static void evict(struct transport *t, const struct pending_addr *own)
+{
+	struct pending *p = victim(&t->pending, own);
 
 	unlist(&t->pending, p);
 	metric_inc(t->pending.evicted);
@@ -155,7 +179,7 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 		return 1;
 	}
 	if (pt->count >= pt->cap)
-		evict_oldest(t);
+		evict(t, a);
 	return 0;
 }
 
@@ -186,6 +210,12 @@ int pending_start(struct transport *t, struct lws *wsi, bool tls)
 	}
 	(*slot)->count++;
 	p->addr = *slot;
+	p->aolder = (*slot)->newest;
+	if ((*slot)->newest)
+		(*slot)->newest->anewer = p;
+	else
+		(*slot)->oldest = p;
+	(*slot)->newest = p;
 	p->t = t;
 	p->wsi = wsi;
 	p->stage = tls ? PENDING_TLS : PENDING_HTTP;

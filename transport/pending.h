@@ -14,9 +14,11 @@
  * Connections accepted and not yet upgraded: the TLS handshake, then the
  * HTTP upgrade request. Each must become a session before its handshake
  * deadline (what is left of it then covers the magic). At most per_addr of
- * them come from one client address (an IPv6 /64), at most cap in all;
- * past cap the oldest is closed to let the new one in: under a slowloris
- * the oldest is the attacker's, as a real client is done in a round trip
+ * them come from one client address (an IPv6 /64), at most cap in all.
+ * Past cap one is closed to let the new one in: the oldest of the new
+ * one's own address if it has any (reconnecting gains an attacker nothing),
+ * else the oldest of an address with several, else the oldest. Under a
+ * slowloris that is the attacker's: a real client is done in a round trip
  * or two.
  */
 struct transport;
@@ -24,14 +26,18 @@ struct metric;
 
 enum pending_stage { PENDING_TLS, PENDING_HTTP, PENDING_MAGIC };
 
+struct pending;
+
 struct pending_addr {
 	struct pending_addr *next;
 	unsigned count;
+	struct pending *oldest, *newest;	/* this address's, in accept order */
 	uint8_t key[ADDR_KEY_LEN];
 };
 
 struct pending {
-	struct pending *older, *newer;
+	struct pending *older, *newer;		/* every one, in accept order */
+	struct pending *aolder, *anewer;	/* its address's */
 	struct transport *t;
 	struct lws *wsi;
 	struct pending_addr *addr;

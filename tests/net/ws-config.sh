@@ -68,3 +68,60 @@ check "-s with a bad value fails naming the key" sh -c "! '$WSSD' --check-config
 	-c '$TEST_TMP/good.conf' -s websocket.max_sessions=-1 2>'$out' && grep -q websocket.max_sessions '$out'"
 check "-s without '=' fails" sh -c "! '$WSSD' --check-config -c '$TEST_TMP/good.conf' -s websocket.max_sessions 2>/dev/null"
 check "unknown option fails" sh -c "! '$WSSD' --bogus 2>/dev/null"
+
+# Listeners that would take one address and port are an error naming both
+# keys, from --check-config and at start (before: one listener silently
+# shadowed, and an abort in lws at exit).
+collides() {
+	name=$1 want=$2
+	shift 2
+	if "$WSSD" --check-config -c "$TEST_TMP/good.conf" "$@" >"$out" 2>&1; then
+		fail "$name: accepted"
+	fi
+	grep -qF -- "$want" "$out" || { cat "$out"; fail "$name: the error does not say \"$want\""; }
+	pass "$name: refused, naming both keys"
+}
+collides "websocket.listen = admin.listen" \
+	"admin.listen: 127.0.0.1:9180 takes the address and port of websocket.listen 127.0.0.1:9180" \
+	-s websocket.listen=127.0.0.1:9180
+collides "websocket.plain_listen = websocket.listen" \
+	"websocket.plain_listen: 127.0.0.1:8443 takes the address and port of websocket.listen 127.0.0.1:8443" \
+	-s websocket.plain_listen=127.0.0.1:8443
+collides "the same address twice" \
+	"websocket.listen: 127.0.0.1:8443 takes the address and port of websocket.listen 127.0.0.1:8443" \
+	-s "websocket.listen=127.0.0.1:8443, 127.0.0.1:8443"
+collides "[::] and 0.0.0.0" \
+	"websocket.plain_listen: 0.0.0.0:8443 takes the address and port of websocket.listen [::]:8443" \
+	-s "websocket.listen=[::]:8443" -s websocket.plain_listen=0.0.0.0:8443
+collides "0.0.0.0 and one IPv4 address" \
+	"admin.listen: 127.0.0.1:9180 takes the address and port of websocket.plain_listen 0.0.0.0:9180" \
+	-s websocket.plain_listen=0.0.0.0:9180
+collides "[::] and one IPv6 address" \
+	"websocket.listen: [::1]:8443 takes the address and port of websocket.listen [::]:8443" \
+	-s "websocket.listen=[::]:8443, [::1]:8443"
+collides "the admin port on another address" \
+	"admin.listen: 127.0.0.1:9180 has the port of websocket.listen 127.0.0.2:9180" \
+	-s websocket.listen=127.0.0.2:9180
+check "listeners apart pass" "$WSSD" --check-config -c "$TEST_TMP/good.conf" \
+	-s "websocket.listen=0.0.0.0:8443, [::1]:8443" -s websocket.plain_listen=127.0.0.1:8080
+check "a collision stops the start too (exit 1)" sh -c "timeout 10 '$WSSD' -c '$TEST_TMP/good.conf' \
+	-s websocket.listen=127.0.0.1:9180 >'$out' 2>&1; [ \$? = 1 ]"
+check "  with the error naming both keys" grep -q "admin.listen: .*websocket.listen" "$out"
+check "  before anything listens" sh -c "! grep -q 'event=listening' '$out'"
+
+# Keys that do nothing yet are refused, not accepted and ignored.
+for kv in capture.enabled=on capture.interfaces=eth0 reaper.interval=60 reaper.idle_after=600 \
+	reaper.grace=120; do
+	check "$kv is refused until it does something" sh -c "! '$WSSD' --check-config \
+		-c '$TEST_TMP/good.conf' -s '$kv' 2>'$out' && grep -q '${kv%%=*}: not supported yet' '$out'"
+done
+check "capture.enabled = off is accepted" "$WSSD" --check-config -c "$TEST_TMP/good.conf" \
+	-s capture.enabled=off
+
+# admin.user must name a user, and not root.
+check "admin.user naming no user fails" sh -c "! '$WSSD' --check-config -c '$TEST_TMP/good.conf' \
+	-s admin.user=wssd-no-such-user 2>'$out' && grep -q 'admin.user: no such user' '$out'"
+check "admin.user = root fails" sh -c "! '$WSSD' --check-config -c '$TEST_TMP/good.conf' \
+	-s admin.user=root 2>'$out' && grep -q 'admin.user: \"root\" is root' '$out'"
+check "admin.user = nobody passes" "$WSSD" --check-config -c "$TEST_TMP/good.conf" \
+	-s admin.user=nobody

@@ -530,7 +530,6 @@ int main(int argc, char **argv)
 				"HOST PORT STEP...\n");
 		return 2;
 	}
-	binary = r.subproto && !strcmp(r.subproto, "wswg-binary");
 	rng ^= (uint32_t)getpid();
 	if (!strcmp(argv[i + 2], "hold-tcp") && argc - i >= 5)
 		return hold_tcp(argv[i], argv[i + 1], bind_addr, (unsigned)atoi(argv[i + 3]),
@@ -574,6 +573,8 @@ int main(int argc, char **argv)
 	}
 	if (status != 101)
 		die("upgrade answered %d", status);
+	/* the subprotocol the server chose says which messages to send */
+	binary = strcasestr(resp, "\nSec-WebSocket-Protocol: wswg-binary\r") != NULL;
 	for (i += 2; i < argc; i++) {
 		const char *a = argv[i], *n1 = i + 1 < argc ? argv[i + 1] : "0",
 			   *n2 = i + 2 < argc ? argv[i + 2] : "1";
