@@ -19,6 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
+static int (*uapi_connector)(const char *path, void *arg);
+static void *uapi_connector_arg;
+
+void wgdev_set_uapi_connector(int (*connect)(const char *path, void *arg), void *arg)
+{
+	uapi_connector = connect;
+	uapi_connector_arg = arg;
+}
+
 #define UAPI_MAX_ANSWER (64U << 20)
 #define UAPI_MAX_LINE 256
 
@@ -379,6 +388,12 @@ static int uapi_exchange(struct wgdev *dev, const char *req, size_t req_len, cha
 	size_t len = 0, cap = 0, sent = 0;
 	int fd, ret;
 
+	if (uapi_connector) {
+		fd = uapi_connector(dev->uapi_path, uapi_connector_arg);
+		if (fd < 0)
+			return fd;
+		goto connected;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -403,6 +418,7 @@ static int uapi_exchange(struct wgdev *dev, const char *req, size_t req_len, cha
 			usleep(10000);
 		}
 	}
+connected:
 	while (sent < req_len) {
 		ssize_t n = send(fd, req + sent, req_len - sent, MSG_NOSIGNAL);
 

@@ -51,6 +51,14 @@ int wgdev_open(struct wgdev **out, enum wgdev_backend backend, const char *ifnam
 void wgdev_close(struct wgdev *dev);
 enum wgdev_backend wgdev_backend(const struct wgdev *dev);
 const char *wgdev_backend_name(enum wgdev_backend backend);
+/*
+ * How every UAPI connection is made, process-wide: by default socket() and
+ * connect() on the path; a daemon that dropped its privileges gets them
+ * from a helper that kept what the root-owned socket takes. connect
+ * returns a connected, non-blocking stream socket or -errno.
+ */
+void wgdev_set_uapi_connector(int (*connect)(const char *path, void *arg), void *arg);
+
 /* Bounds each UAPI request (connect, send, whole answer); default 5000 ms. */
 void wgdev_set_timeout(struct wgdev *dev, unsigned timeout_ms);
 

@@ -1,6 +1,7 @@
 /* wssd: wires config, certificates, the WebSocket transport and the admin endpoint. */
 #include "certs/certs.h"
 #include "jit/peer.h"
+#include "jit/wgdev.h"
 #include "transport/transport.h"
 #include "wssd/admin.h"
 #include "wssd/config.h"
@@ -8,6 +9,7 @@
 #include "common/metrics.h"
 #include "wssd/notify.h"
 #include "wssd/pipeline.h"
+#include "wssd/privs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -186,6 +188,82 @@ static int prepare_certs(struct daemon *d, char *err, size_t errlen)
 	return certs_not_after(d->cert, &d->not_after, err, errlen);
 }
 
+/* What the daemon reads or writes as admin.user, checked once it is. */
+static int check_access(const char *key, const char *path, int mode, const char *user, char *err,
+			size_t errlen)
+{
+	if (access(path, mode) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s is not %s by admin.user \"%s\": %s", key, path,
+		 mode == R_OK ? "readable" : "writable", user, strerror(errno));
+	return -EACCES;
+}
+
+/*
+ * After setup, before any thread starts (capabilities are per thread):
+ * the state directory and the store become admin.user's, a userspace
+ * WireGuard's UAPI socket (root's, connected to for each request) gets a
+ * helper that connects for the daemon (privs.h), then the privileges go.
+ * What SIGHUP and the JIT pipeline still open is checked at once, so what
+ * the user cannot reach stops the start, not a reload.
+ */
+static int drop_privileges(struct daemon *d, char *err, size_t errlen)
+{
+	const struct wssd_config *cfg = &d->cfg;
+	const char *user = cfg->admin_user;
+	static const char *const store_files[] = { "", "-wal", "-shm" };
+	char path[PATH_MAX + 8], dir[PATH_MAX], *slash;
+	struct stat st;
+	bool uapi;
+	int ret = 0;
+
+	if (!user[0])
+		return 0;
+	if (stat(cfg->state_dir, &st) == 0)
+		ret = privs_give(user, cfg->state_dir, true, err, errlen);
+	for (size_t i = 0; ret == 0 && i < sizeof(store_files) / sizeof(store_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->store_path, store_files[i]);
+		if (stat(path, &st) == 0)
+			ret = privs_give(user, path, false, err, errlen);
+	}
+	uapi = d->pl && cfg->backend != BACKEND_NETLINK && stat(cfg->uapi_socket, &st) == 0 &&
+	       S_ISSOCK(st.st_mode);
+	if (ret == 0 && uapi) {
+		ret = privs_uapi_helper(cfg->uapi_socket, err, errlen);
+		if (ret == 0)
+			wgdev_set_uapi_connector(privs_uapi_connect, NULL);
+	}
+	if (ret == 0)
+		ret = privs_drop(user, cfg->capture_enabled, err, errlen);
+	if (ret < 0)
+		return ret;
+	log_info("event=privileges_dropped user=%s uid=%u gid=%u kept=%s", user,
+		 (unsigned)getuid(), (unsigned)getgid(),
+		 cfg->capture_enabled ? "cap_net_admin,cap_net_raw" : "cap_net_admin");
+	if (cfg->n_listen && ((ret = check_access("websocket.cert", d->cert, R_OK, user, err,
+						  errlen)) < 0 ||
+			      (ret = check_access("websocket.key", d->key, R_OK, user, err,
+						  errlen)) < 0))
+		return ret;
+	snprintf(dir, sizeof(dir), "%s", cfg->store_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	if (d->pl && (ret = check_access("store.path", dir, W_OK, user, err, errlen)) < 0)
+		return ret;
+	if (uapi) {
+		int fd = privs_uapi_connect(cfg->uapi_socket, NULL);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "gateway.uapi_socket: %s: its helper cannot connect: %s",
+				 cfg->uapi_socket, strerror(-fd));
+			return fd;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 static void reload_certs(struct daemon *d)
 {
 	char err[512], q[600];
@@ -309,6 +387,13 @@ static int run(struct daemon *d)
 	ret = transport_watch_fd(d->t, d->sigfd, on_signal, d);
 	if (ret < 0)
 		fatalx("event=startup_failed error=\"cannot watch signals\"");
+	ret = drop_privileges(d, err, sizeof(err));
+	if (ret < 0) {
+		log_error("event=startup_failed error=%s", log_quote(q, sizeof(q), err));
+		transport_destroy(d->t);
+		pipeline_free(d->pl);
+		return 1;
+	}
 	if (d->pl) {
 		ret = pipeline_attach(d->pl, d->t);
 		if (ret == 0)

@@ -27,6 +27,8 @@ mkcert new 30
 mkcert other 30
 cp "$TEST_TMP/old.pem" "$TEST_TMP/cert.pem"
 cp "$TEST_TMP/old.key" "$TEST_TMP/key.pem"
+# As admin.user wssd must read the key it reloads (cp keeps the owner).
+[ -z "${WSSD_TEST_USER:-}" ] || chown "$WSSD_TEST_USER" "$TEST_TMP/key.pem"
 
 # Stands in for systemd's notify socket: one line per datagram.
 python3 -c '
@@ -40,6 +42,8 @@ while True:
 ' "$TEST_TMP/notify.sock" "$TEST_TMP/notify.out" &
 at_exit "kill $!"
 wait_for 10 test -S "$TEST_TMP/notify.sock" || fail "notify listener did not start"
+# systemd's is anyone's to write to; as admin.user wssd notifies after dropping to it
+[ -z "${WSSD_TEST_USER:-}" ] || chmod 666 "$TEST_TMP/notify.sock"
 export NOTIFY_SOCKET="$TEST_TMP/notify.sock"
 
 ws_net

@@ -1,0 +1,7 @@
+#!/bin/sh
+# jit-ws-as-user: jit-ws with admin.user = nobody, so wssd does all of it after
+# dropping to that user with CAP_NET_ADMIN alone (tests/lib/common.sh,
+# wssd_conf).
+WSSD_TEST_USER=nobody
+export WSSD_TEST_USER
+exec "${SHELL:-/bin/sh}" "$top_srcdir/tests/net/jit-ws.sh"
