@@ -35,6 +35,8 @@ void pending_metrics_register(struct pending_table *pt)
 				    "(client gone, TLS or HTTP error)");
 	pt->refused_per_addr = metric_counter("wssd_sessions_refused_total",
 					      "reason=\"max_pending_per_ip\"", NULL);
+	pt->refused_full = metric_counter("wssd_sessions_refused_total", "reason=\"max_pending\"",
+					  NULL);
 	pt->timeouts[PENDING_TLS] = metric_counter("wssd_handshake_timeouts_total",
 						   "stage=\"tls\"", timeouts);
 	pt->timeouts[PENDING_HTTP] = metric_counter("wssd_handshake_timeouts_total",
@@ -120,21 +122,19 @@ static void deadline_passed(lws_sorted_usec_list_t *sul)
 /* How far from the oldest an address with several pending is looked for. */
 #define EVICT_SCAN 64
 
-static struct pending *victim(struct pending_table *pt, const struct pending_addr *own)
+static struct pending *victim(struct pending_table *pt)
 {
 	struct pending *p = pt->oldest;
 
-	if (own && own->oldest)
-		return own->oldest;
 	for (unsigned n = 0; p && n < EVICT_SCAN; p = p->newer, n++)
 		if (p->addr->count > 1)
 			return p->addr->oldest;
 	return pt->oldest;
 }
 
-static void evict(struct transport *t, const struct pending_addr *own)
+static void evict(struct transport *t)
 {
-	struct pending *p = victim(&t->pending, own);
+	struct pending *p = victim(&t->pending);
 
 	unlist(&t->pending, p);
 	metric_inc(t->pending.evicted);
@@ -178,8 +178,15 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 			    t->relay_sockets, pt->count, t->fd_budget);
 		return 1;
 	}
+	if (pt->count >= pt->cap && a) {
+		metric_inc(pt->refused_full);
+		log_limited(&lim_refused, LOG_LEVEL_WARN,
+			    "event=session_refused remote=%s client=%s reason=max_pending pending=%u "
+			    "limit=%u", remote, client, a->count, pt->cap);
+		return 1;
+	}
 	if (pt->count >= pt->cap)
-		evict(t, a);
+		evict(t);
 	return 0;
 }
 

@@ -15,11 +15,11 @@
  * HTTP upgrade request. Each must become a session before its handshake
  * deadline (what is left of it then covers the magic). At most per_addr of
  * them come from one client address (an IPv6 /64), at most cap in all.
- * Past cap one is closed to let the new one in: the oldest of the new
- * one's own address if it has any (reconnecting gains an attacker nothing),
- * else the oldest of an address with several, else the oldest. Under a
- * slowloris that is the attacker's: a real client is done in a round trip
- * or two.
+ * Past cap a newcomer from an address that has some already is refused
+ * (reconnecting gains an attacker nothing), and one from an address that
+ * has none takes the place of the oldest connection of an address with
+ * several (else of the oldest): under a slowloris that is the attacker's,
+ * as a real client is done in a round trip or two.
  */
 struct transport;
 struct metric;
@@ -55,7 +55,7 @@ struct pending_table {
 	unsigned count;
 	unsigned cap;			/* the descriptors' share for pending connections */
 	struct pending_addr *addrs[PENDING_BUCKETS];
-	struct metric *gauge, *evicted, *closed, *refused_per_addr;
+	struct metric *gauge, *evicted, *closed, *refused_per_addr, *refused_full;
 	struct metric *timeouts[3];	/* by stage */
 };
 
