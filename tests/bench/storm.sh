@@ -60,7 +60,8 @@ storm() {
 	label=$1 keys=$2
 	shift 2
 	wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-		websocket.listen=198.18.0.1:8443 websocket.max_sessions_per_ip=100000 "$@"
+		websocket.listen=198.18.0.1:8443 websocket.max_sessions_per_ip=100000 \
+		websocket.max_pending_per_ip=1024 "$@"
 	: >"$TEST_TMP/wssd.log"
 	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 	pid=$SPAWN_PID

@@ -40,7 +40,7 @@ EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
 wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
 	websocket.listen=198.18.0.1:8443 jit.control_plane="$CP_URL" jit.cache_ttl=1 \
-	jit.lookups_per_second=$LPS websocket.max_sessions_per_ip=128
+	jit.lookups_per_second=$LPS websocket.max_sessions_per_ip=128 websocket.max_pending_per_ip=64
 start_wssd() {
 	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 	WSSD_PID=$SPAWN_PID
