@@ -23,6 +23,7 @@ void tls_capture_ctx(struct transport *t, SSL_CTX *ssl_ctx)
  */
 int tls_info(struct transport *t, struct lws *wsi, const struct lws_ssl_info *si)
 {
+	static struct log_limit lim;	/* any client can make one */
 	SSL *ssl = lws_get_ssl(wsi);
 	char remote[48];
 
@@ -31,7 +32,7 @@ int tls_info(struct transport *t, struct lws *wsi, const struct lws_ssl_info *si
 		return 0;
 	metric_inc(t->m.perr_tls);
 	session_peer_addr(wsi, remote, sizeof(remote));
-	log_warnx("event=tls_error remote=%s reason=handshake_failed", remote);
+	log_limited(&lim, LOG_LEVEL_WARN, "event=tls_error remote=%s reason=handshake_failed", remote);
 	return 0;
 }
 
