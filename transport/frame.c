@@ -112,6 +112,8 @@ int frame_decode(struct frame_decoder *d, const uint8_t *data, size_t len,
 				continue;
 			}
 		}
+		if (!len)
+			return 0;	/* a header that ends the call: its bytes come with the next */
 		if (d->have == 0 && len >= d->need) {
 			/* The whole record is in this chunk: hand it over in place. */
 			const uint8_t *record = data;

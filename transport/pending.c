@@ -8,6 +8,7 @@
 #include "common/metrics.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,21 @@ static void evict(struct transport *t)
 	lws_sul_schedule(t->ctx, 0, &p->sul, kill_now, 1);
 }
 
+/*
+ * A connection admitted at accept that lws closed before it had a wsi to
+ * start (a TLS set-up that failed at once on bytes already there).
+ */
+static void adoption_failed(struct pending_table *pt)
+{
+	if (!pt->admitted)
+		return;
+	pt->admitted = false;
+	metric_inc(pt->closed);
+	log_limited(&lim_closed, LOG_LEVEL_INFO,
+		    "event=connection_closed remote=%s stage=accept reason=before_upgrade age_ms=0",
+		    pt->admitted_remote);
+}
+
 int pending_admit(struct transport *t, const struct sockaddr *peer)
 {
 	struct pending_table *pt = &t->pending;
@@ -153,6 +169,7 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 	char remote[48], client[ADDR_KEY_TEXT];
 	struct pending_addr *a;
 
+	adoption_failed(pt);
 	if (addr_client_key(peer, key, client, sizeof(client)) < 0)
 		return 1;
 	addr_host_text(peer, remote, sizeof(remote));
@@ -187,6 +204,8 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 	}
 	if (pt->count >= pt->cap)
 		evict(t);
+	pt->admitted = true;
+	snprintf(pt->admitted_remote, sizeof(pt->admitted_remote), "%s", remote);
 	return 0;
 }
 
@@ -199,6 +218,7 @@ int pending_start(struct transport *t, struct lws *wsi, bool tls)
 	struct pending_addr **slot;
 	struct pending *p;
 
+	/* on failure lws closes it, and it is reported as one that failed its adoption */
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	if (addr_client_key((struct sockaddr *)&ss, key, NULL, 0) < 0)
@@ -229,6 +249,7 @@ int pending_start(struct transport *t, struct lws *wsi, bool tls)
 	p->accepted = clock_usec();
 	p->deadline = p->accepted + (int64_t)t->p.handshake_timeout * 1000000;
 	p->listed = true;
+	pt->admitted = false;
 	addr_host_text((struct sockaddr *)&ss, p->remote, sizeof(p->remote));
 	p->older = pt->newest;
 	if (pt->newest)
@@ -281,11 +302,13 @@ int pending_upgraded(struct lws *wsi, int64_t *deadline)
 	return ended ? -ETIMEDOUT : 0;
 }
 
-void pending_destroyed(struct lws *wsi)
+void pending_destroyed(struct lws *wsi, bool pss)
 {
 	struct pending *p = lws_get_opaque_user_data(wsi);
 	struct transport *t;
 
+	if (!p && !pss)
+		adoption_failed(&((struct transport *)lws_context_user(lws_get_context(wsi)))->pending);
 	if (!p)
 		return;
 	t = p->t;

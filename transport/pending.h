@@ -55,6 +55,9 @@ struct pending_table {
 	unsigned count;
 	unsigned cap;			/* the descriptors' share for pending connections */
 	struct pending_addr *addrs[PENDING_BUCKETS];
+	/* admitted at accept, not yet started: a failed adoption if it stays */
+	bool admitted;
+	char admitted_remote[48];
 	struct metric *gauge, *evicted, *closed, *refused_per_addr, *refused_full;
 	struct metric *timeouts[3];	/* by stage */
 };
@@ -84,7 +87,7 @@ void pending_refused(struct lws *wsi);
  */
 int pending_upgraded(struct lws *wsi, int64_t *deadline);
 
-/* lws destroys the wsi (LWS_CALLBACK_WSI_DESTROY). */
-void pending_destroyed(struct lws *wsi);
+/* lws destroys the wsi (LWS_CALLBACK_WSI_DESTROY); pss: it had per-session data. */
+void pending_destroyed(struct lws *wsi, bool pss);
 
 #endif

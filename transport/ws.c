@@ -308,7 +308,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 		session_closed(s);
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
-		pending_destroyed(wsi);
+		pending_destroyed(wsi, user != NULL);
 		return 0;
 	default:
 		break;
