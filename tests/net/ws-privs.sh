@@ -45,6 +45,24 @@ kill -TERM "$WSSD_PID"
 wait "$WSSD_PID"
 check "exits 0 as nobody" test $? = 0
 
+# The unit's bounding set is enough for setup, over a state directory the
+# last run gave to nobody (0700, its key 0600).
+if command -v setpriv >/dev/null 2>&1; then
+	chmod 700 "$TEST_TMP/state"
+	set=$(sed -n 's/^CapabilityBoundingSet=//p' "$top_srcdir/wssd/wssd.service.in" |
+		tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_\(.*\)/+\1/p' | paste -sd, -)
+	ip netns exec "$GW" setpriv --bounding-set="-all,$set" -- "$WSSD" -c "$TEST_TMP/wssd.conf" \
+		-s admin.user=nobody 2>>"$TEST_TMP/wssd.log" &
+	WSSD_PID=$!
+	at_exit "kill $WSSD_PID"
+	check "the unit's bounding set ($set) starts it again" \
+		wait_for 20 ns_run "$GW" curl -fsS "$ADMIN"
+	check "  as nobody" test "$(status Uid)" = "$uid"
+	check "  relaying" probe --tls 198.18.0.1 8443 magic echo 10 1
+	kill -TERM "$WSSD_PID"
+	wait "$WSSD_PID"
+fi
+
 # A key nobody cannot read would make the next reload fail: refused at start.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=p \
 	-keyout "$TEST_TMP/p.key" -out "$TEST_TMP/p.pem" 2>/dev/null || fail "openssl req"
