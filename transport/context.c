@@ -39,6 +39,8 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	t->wg_loopback4 = t->wg_addr.ss_family == AF_INET &&
 		(ntohl(((struct sockaddr_in *)&t->wg_addr)->sin_addr.s_addr) >> 24) == 127;
 	ret = relay_loop_new(t);
+	if (ret == 0)
+		ret = writer_init(t);
 	if (ret < 0)
 		goto fail;
 	transport_metrics_register(&t->m);
@@ -53,6 +55,9 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	if (ret < 0)
 		goto fail;
 	t->loop_open = true;
+	ret = turn_init(t);
+	if (ret < 0)
+		goto fail;
 	info.options |= LWS_SERVER_OPTION_LIBUV;
 	info.foreign_loops = foreign_loops;
 	foreign_loops[0] = &t->loop;
@@ -87,6 +92,7 @@ void transport_destroy(struct transport *t)
 	 */
 	if (t->ctx)
 		lws_context_destroy(t->ctx);
+	turn_close(t);
 	if (t->loop_open) {
 		uv_run(&t->loop, UV_RUN_DEFAULT);
 		if (t->ctx)
@@ -100,6 +106,7 @@ void transport_destroy(struct transport *t)
 	}
 	session_table_free(&t->st);
 	relay_loop_free(t);
+	writer_free(t);
 	free(t);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include "transport/frame.h"
 #include "transport/gate.h"
@@ -17,7 +18,8 @@
 struct session {
 	struct transport *t;
 	struct lws *wsi;
-	struct lws *udp_wsi;		/* the relay socket, from the first datagram on */
+	SSL *ssl;			/* from the upgrade on, when TLS */
+	struct relay_sock *relay;	/* the relay socket, from the first datagram on */
 	int udp_fd;
 	struct sockaddr_storage relay_local;	/* the relay socket's address, once open */
 	bool relay_warned;		/* relay_open_failed logged */
@@ -27,7 +29,11 @@ struct session {
 	struct session *prev, *next;	/* every session */
 	struct ip_count *ipc;
 	struct frame_decoder dec;
-	struct recq sendq;		/* datagrams towards the client */
+	struct recq sendq;		/* datagrams towards the client, while it is slow */
+	bool write_failed;
+	struct lws_dll2 tls_pending;	/* read from: OpenSSL may hold whole records (turn.c) */
+	struct lws_dll2 busy_link;	/* relaying: keeps its TLS buffers (turn.c) */
+	bool busy_seen;			/* relayed since the last sweep */
 	struct gate gate;		/* records held for the record hook */
 	lws_sorted_usec_list_t sul_hold;	/* the hold's deadline */
 	uint8_t hook_data[TRANSPORT_HOOK_DATA];

@@ -195,11 +195,13 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s)
 	s->last_record = clock_usec();
 	session_peer_addr(wsi, s->remote, sizeof(s->remote));
 	frame_decoder_init(&s->dec);
-	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);
+	recq_init(&s->sendq, t->p.send_queue, 0);
+	recq_limit_bytes(&s->sendq, (size_t)t->p.send_queue * TRANSPORT_SENDQ_SLOT_BYTES);
 	gate_init(&s->gate, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT);
 	ret = session_add(&t->st, s);
 	if (ret < 0)
 		return ret;
+	tls_session_open(s);
 	lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check,
 			 (lws_usec_t)t->p.idle_timeout * LWS_US_PER_SEC);
 	metric_set(t->m.sessions, t->st.count);
@@ -223,6 +225,8 @@ static void session_closed(struct session *s)
 	lws_sul_cancel(&s->sul_idle);
 	lws_sul_cancel(&s->sul_hold);
 	relay_discard(s);
+	turn_session_gone(s);
+	tls_session_close(s);
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);
@@ -302,11 +306,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 const struct lws_protocols transport_protocols[] = {
 	{ .name = "wswg", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
-	  .id = PROTO_TEXT },
+	  .id = PROTO_TEXT, .tx_packet_size = TRANSPORT_WRITE_MAX },
 	{ .name = "wswg-binary", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
-	  .id = PROTO_BINARY },
-	{ .name = "wssd-udp", .callback = relay_udp_callback },
+	  .id = PROTO_BINARY, .tx_packet_size = TRANSPORT_WRITE_MAX },
 	{ .name = "wssd-fd", .callback = transport_fd_callback },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
