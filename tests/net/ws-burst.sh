@@ -1,0 +1,38 @@
+#!/bin/sh
+# ws-burst (root, network namespaces): bursts of numbered records, each its
+# own message and TLS record, sent in one corked write. wssd reads such a
+# burst with few read()s (TLS read-ahead) and may find the socket empty
+# while whole records wait in OpenSSL's buffer: every one must still come
+# back (the probe gives up after 10 s of silence), each once and in order,
+# small and large records mixed (a record over the relay's batch slot must
+# not overtake the session's batched ones).
+. "$top_srcdir/tests/lib/common.sh"
+. "$top_srcdir/tests/lib/netns.sh"
+need_net_tests curl
+. "$top_srcdir/tests/net/ws-server-lib.sh"
+
+ws_net
+ws_conf
+wssd_start ${WSSD_TEST_ARGS:-}
+
+BURSTS="magic burst 1400 40 burst 100,3000,100,100,5000,60 60 burst 60 100 burst 1400 3
+	echo 100 2 burst 8000,1400 12"
+check "wss://, text" probe --tls 198.18.0.1 8443 $BURSTS
+check "wss://, wswg-binary" probe --tls --subproto wswg-binary 198.18.0.1 8443 $BURSTS
+check "plain ws://" probe 198.18.0.1 8080 $BURSTS
+check "wss:// IPv6" probe --tls fd00:5353::1 8443 $BURSTS
+
+# Four sessions at once, each bursting: records of one session never mix
+# with another's.
+pids=
+for k in 1 2 3 4; do
+	probe --tls 198.18.0.1 8443 magic burst 1400,200 80 burst 100,3000 40 \
+		>"$TEST_TMP/par$k.out" 2>&1 &
+	pids="$pids $!"
+done
+for p in $pids; do
+	check "parallel session $p" wait "$p"
+done
+records=$(( 4 * (40 + 60 + 100 + 3 + 2 + 12) + 4 * (80 + 40) ))
+check "every record relayed once each way" metric_is 'wssd_records_total{dir="out"}' "$records"
+check "none dropped" metric_is 'wssd_drops_total{reason="send_queue_full"}' 0
