@@ -241,7 +241,7 @@ for want in 1000 10000; do
 			wss://198.18.0.1:8443/)
 		printf '%6d idle sessions: 1 more relaying %s dgrams/s %s Gbit/s, %s of 1 session alone%s\n' \
 			"$n" "$1" "$2" "$(ratio "$1" "${alone_dps:-0}")" \
-			"$( [ -n "$alone_dps" ] || echo ' (throughput part not run)')"
+			"$( [ -n "${alone_dps:-}" ] || echo ' (throughput part not run)')"
 	fi
 	kill "$load"
 	wait "$load" 2>/dev/null
