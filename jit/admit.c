@@ -112,9 +112,6 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 {
 	uint8_t timestamp[WG_TIMESTAMP_LEN];
 	enum noise_result nr;
-	struct peer_entry *e;
-	bool replay;
-	int ret;
 
 	nr = noise_unwrap(a->noise, msg, len, key, timestamp);
 	if (nr != NOISE_OK) {
@@ -122,6 +119,18 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 		*reason = noise_result_name(nr);
 		return ADMIT_DROP;
 	}
+	return admit_unwrapped(a, key, timestamp, from, via, reason);
+}
+
+enum admit_verdict admit_unwrapped(struct admit *a, const uint8_t key[WG_KEY_LEN],
+				   const uint8_t timestamp[WG_TIMESTAMP_LEN],
+				   const struct sockaddr *from, enum store_via via,
+				   const char **reason)
+{
+	struct peer_entry *e;
+	bool replay;
+	int ret;
+
 	a->clock++;
 	e = upsert(a, key);
 	if (!e) {
@@ -141,9 +150,11 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 	case PEER_INSTALLED:
 		/* The device judges replays of installed peers itself. */
 		a->stats.forwarded++;
+		*reason = "installed";
 		return ADMIT_FORWARD;
 	case PEER_PENDING:
 		a->stats.held++;
+		*reason = "pending";
 		return ADMIT_HOLD;
 	default:
 		break;
@@ -161,6 +172,7 @@ enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t 
 	a->stats.jobs++;
 	a->stats.held++;
 	set_state(a, e, PEER_PENDING);
+	*reason = "job";
 	return ADMIT_HOLD;
 }
 
@@ -170,6 +182,14 @@ void admit_job_done(struct admit *a, const struct provision_result *result)
 
 	if (e)
 		set_state(a, e, result->outcome == PROVISION_INSTALLED ? PEER_INSTALLED : PEER_UNKNOWN);
+}
+
+void admit_expire(struct admit *a, const uint8_t key[WG_KEY_LEN])
+{
+	struct peer_entry *e = keymap_get(&a->peers, key);
+
+	if (e && e->state == PEER_PENDING)
+		set_state(a, e, PEER_UNKNOWN);
 }
 
 int admit_set_installed(struct admit *a, const uint8_t key[WG_KEY_LEN], bool installed)
@@ -187,6 +207,28 @@ int admit_set_installed(struct admit *a, const uint8_t key[WG_KEY_LEN], bool ins
 		return -ENOMEM;
 	set_state(a, e, PEER_INSTALLED);
 	return 0;
+}
+
+struct installed_walk {
+	void (*fn)(void *ctx, const uint8_t key[WG_KEY_LEN]);
+	void *ctx;
+};
+
+static void walk_installed(void *ctx, const uint8_t key[WG_KEY_LEN], void *value)
+{
+	const struct installed_walk *w = ctx;
+	const struct peer_entry *e = value;
+
+	if (e->state == PEER_INSTALLED)
+		w->fn(w->ctx, key);
+}
+
+void admit_foreach_installed(const struct admit *a,
+			     void (*fn)(void *ctx, const uint8_t key[WG_KEY_LEN]), void *ctx)
+{
+	struct installed_walk w = { fn, ctx };
+
+	keymap_foreach(&a->peers, walk_installed, &w);
 }
 
 bool admit_is_installed(const struct admit *a, const uint8_t key[WG_KEY_LEN])

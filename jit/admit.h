@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "jit/key.h"
+#include "jit/noise.h"
 #include "jit/provision.h"
 #include "jit/store.h"
 
@@ -41,19 +42,32 @@ void admit_free(struct admit *a);
 
 /*
  * On FORWARD and HOLD, and on DROP after a successful unwrap, key holds
- * the initiator's public key; on DROP, reason names why ("mac1",
- * "replay", "busy", ...).
+ * the initiator's public key; reason names the verdict's cause:
+ * "installed"; "job" (one started) or "pending" (one running); on DROP
+ * "mac1" (or another noise_result_name), "replay", "busy", "no_memory".
  */
 enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t len,
 				  const struct sockaddr *from, enum store_via via,
 				  uint8_t key[WG_KEY_LEN], const char **reason);
 
+/* The same, for an initiation the caller has unwrapped itself. */
+enum admit_verdict admit_unwrapped(struct admit *a, const uint8_t key[WG_KEY_LEN],
+				   const uint8_t timestamp[WG_TIMESTAMP_LEN],
+				   const struct sockaddr *from, enum store_via via,
+				   const char **reason);
+
 /* Records a finished job (from provision_drain's callback). */
 void admit_job_done(struct admit *a, const struct provision_result *result);
+
+/* A job that never reported back: its key is no longer pending. */
+void admit_expire(struct admit *a, const uint8_t key[WG_KEY_LEN]);
 
 /* Marks a peer as installed (found on the device at start) or not (evicted). */
 int admit_set_installed(struct admit *a, const uint8_t key[WG_KEY_LEN], bool installed);
 bool admit_is_installed(const struct admit *a, const uint8_t key[WG_KEY_LEN]);
+/* Calls fn for each installed key; fn may not change admission. */
+void admit_foreach_installed(const struct admit *a,
+			     void (*fn)(void *ctx, const uint8_t key[WG_KEY_LEN]), void *ctx);
 
 struct admit_stats {
 	uint64_t forwarded, held, replays, busy, jobs;

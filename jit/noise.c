@@ -37,6 +37,12 @@ struct cache_entry {
 	uint64_t used;		/* 0: empty; otherwise the tick of the last use */
 };
 
+/* BLAKE2SMAC keyed with HASH("mac1----" || S_pub): needs the public key only. */
+struct noise_mac1 {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+};
+
 /* What must not leak: one sodium_malloc block, locked and wiped on free. */
 struct noise_secret {
 	uint8_t private_key[WG_KEY_LEN];
@@ -49,8 +55,7 @@ struct noise_responder {
 	uint8_t h0[HASH_LEN];	/* HASH(HASH(ck0 || IDENTIFIER) || S_pub) */
 	EVP_MD *md;
 	EVP_MD_CTX *md_ctx;
-	EVP_MAC *mac;
-	EVP_MAC_CTX *mac1_ctx;	/* BLAKE2SMAC keyed with HASH("mac1----" || S_pub) */
+	struct noise_mac1 *mac1;
 	struct cache_entry *cache;	/* sodium_malloc, nsets * CACHE_WAYS */
 	size_t cache_sets;	/* a power of two, or 0 */
 	uint64_t tick;
@@ -178,32 +183,82 @@ static void cache_put(struct noise_responder *r, const uint8_t key[WG_KEY_LEN],
 	victim->used = ++r->tick;
 }
 
-static int precompute(struct noise_responder *r)
+int noise_mac1_new(struct noise_mac1 **out, const uint8_t public_key[WG_KEY_LEN])
 {
-	uint8_t mac1_key[HASH_LEN];
+	uint8_t key[HASH_LEN], input[sizeof(label_mac1) - 1 + WG_KEY_LEN];
 	size_t mac1_len = MAC1_LEN;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &mac1_len),
 		OSSL_PARAM_END,
 	};
+	struct noise_mac1 *m;
+	EVP_MD *md;
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	md = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
+	if (!m || !md)
+		goto out;
+	memcpy(input, label_mac1, sizeof(label_mac1) - 1);
+	memcpy(input + sizeof(label_mac1) - 1, public_key, WG_KEY_LEN);
+	m->mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
+	m->ctx = m->mac ? EVP_MAC_CTX_new(m->mac) : NULL;
+	if (!m->ctx || !EVP_Digest(input, sizeof(input), key, NULL, md, NULL) ||
+	    !EVP_MAC_init(m->ctx, key, sizeof(key), params))
+		goto out;
+	*out = m;
+	m = NULL;
+	ret = 0;
+out:
+	sodium_memzero(key, sizeof(key));
+	EVP_MD_free(md);
+	noise_mac1_free(m);
+	return ret;
+}
+
+void noise_mac1_free(struct noise_mac1 *m)
+{
+	if (!m)
+		return;
+	EVP_MAC_CTX_free(m->ctx);
+	EVP_MAC_free(m->mac);
+	free(m);
+}
+
+enum noise_result noise_mac1_check(struct noise_mac1 *m, const uint8_t *msg, size_t len)
+{
+	static const uint8_t type[4] = { 1, 0, 0, 0 };
+	uint8_t mac[MAC1_LEN];
+	size_t mac_len = 0;
+
+	if (len != WG_INITIATION_LEN)
+		return NOISE_ERR_LENGTH;
+	if (memcmp(msg, type, sizeof(type)))
+		return NOISE_ERR_TYPE;
+	/* Init without a key restarts from the key set at creation. */
+	if (!EVP_MAC_init(m->ctx, NULL, 0, NULL) || !EVP_MAC_update(m->ctx, msg, OFF_MAC1) ||
+	    !EVP_MAC_final(m->ctx, mac, &mac_len, sizeof(mac)) || mac_len != MAC1_LEN)
+		return NOISE_ERR_NOMEM;
+	if (CRYPTO_memcmp(mac, msg + OFF_MAC1, MAC1_LEN))
+		return NOISE_ERR_MAC1;
+	return NOISE_OK;
+}
+
+static int precompute(struct noise_responder *r)
+{
 	int ret;
 
 	ret = hash2(r, r->ck0, construction, strlen(construction), NULL, 0);
 	if (ret < 0)
-		goto out;
+		return ret;
 	ret = hash2(r, r->h0, r->ck0, HASH_LEN, identifier, strlen(identifier));
 	if (ret < 0)
-		goto out;
+		return ret;
 	ret = hash2(r, r->h0, r->h0, HASH_LEN, r->public_key, WG_KEY_LEN);
 	if (ret < 0)
-		goto out;
-	ret = hash2(r, mac1_key, label_mac1, strlen(label_mac1), r->public_key, WG_KEY_LEN);
-	if (ret < 0)
-		goto out;
-	ret = EVP_MAC_init(r->mac1_ctx, mac1_key, sizeof(mac1_key), params) ? 0 : -ENOMEM;
-out:
-	sodium_memzero(mac1_key, sizeof(mac1_key));
-	return ret;
+		return ret;
+	return noise_mac1_new(&r->mac1, r->public_key);
 }
 
 int noise_responder_new_cache(struct noise_responder **out, const uint8_t private_key[WG_KEY_LEN],
@@ -241,11 +296,7 @@ int noise_responder_new_cache(struct noise_responder **out, const uint8_t privat
 
 	r->md = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
 	r->md_ctx = EVP_MD_CTX_new();
-	r->mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
-	if (!r->md || !r->md_ctx || !r->mac)
-		goto err;
-	r->mac1_ctx = EVP_MAC_CTX_new(r->mac);
-	if (!r->mac1_ctx)
+	if (!r->md || !r->md_ctx)
 		goto err;
 	ret = precompute(r);
 	if (ret < 0)
@@ -268,8 +319,7 @@ void noise_responder_free(struct noise_responder *r)
 		return;
 	sodium_free(r->secret);	/* sodium_free wipes */
 	sodium_free(r->cache);
-	EVP_MAC_CTX_free(r->mac1_ctx);
-	EVP_MAC_free(r->mac);
+	noise_mac1_free(r->mac1);
 	EVP_MD_CTX_free(r->md_ctx);
 	EVP_MD_free(r->md);
 	sodium_memzero(r, sizeof(*r));
@@ -288,22 +338,7 @@ void noise_responder_stats(const struct noise_responder *r, struct noise_stats *
 
 enum noise_result noise_check_mac1(const struct noise_responder *r, const uint8_t *msg, size_t len)
 {
-	static const uint8_t type[4] = { 1, 0, 0, 0 };
-	uint8_t mac[MAC1_LEN];
-	size_t mac_len = 0;
-
-	if (len != WG_INITIATION_LEN)
-		return NOISE_ERR_LENGTH;
-	if (memcmp(msg, type, sizeof(type)))
-		return NOISE_ERR_TYPE;
-	/* Init without a key restarts from the key set at creation. */
-	if (!EVP_MAC_init(r->mac1_ctx, NULL, 0, NULL) ||
-	    !EVP_MAC_update(r->mac1_ctx, msg, OFF_MAC1) ||
-	    !EVP_MAC_final(r->mac1_ctx, mac, &mac_len, sizeof(mac)) || mac_len != MAC1_LEN)
-		return NOISE_ERR_NOMEM;
-	if (CRYPTO_memcmp(mac, msg + OFF_MAC1, MAC1_LEN))
-		return NOISE_ERR_MAC1;
-	return NOISE_OK;
+	return noise_mac1_check(r->mac1, msg, len);
 }
 
 enum noise_result noise_unwrap(struct noise_responder *r, const uint8_t *msg, size_t len,

@@ -47,7 +47,17 @@ int noise_responder_new_cache(struct noise_responder **out, const uint8_t privat
 void noise_responder_free(struct noise_responder *r);
 void noise_responder_public_key(const struct noise_responder *r, uint8_t out[WG_KEY_LEN]);
 
-/* Only the cheap mac1 check: NOISE_OK, NOISE_ERR_LENGTH, _TYPE or _MAC1. */
+/*
+ * The cheap mac1 check alone, for a thread that only tells garbage from
+ * initiations: it needs the interface's public key, not the private one.
+ * One per thread. NOISE_OK, NOISE_ERR_LENGTH, _TYPE, _MAC1 (or _NOMEM).
+ */
+struct noise_mac1;
+int noise_mac1_new(struct noise_mac1 **out, const uint8_t public_key[WG_KEY_LEN]);
+void noise_mac1_free(struct noise_mac1 *m);
+enum noise_result noise_mac1_check(struct noise_mac1 *m, const uint8_t *msg, size_t len);
+
+/* The responder's own mac1 check (as noise_mac1_check). */
 enum noise_result noise_check_mac1(const struct noise_responder *r, const uint8_t *msg, size_t len);
 
 /*

@@ -50,7 +50,7 @@ static bool host_bits_clear(const uint8_t *addr, unsigned bytes, unsigned cidr)
 	return true;
 }
 
-int allowedip_parse(const char *text, struct wg_allowedip *out)
+static int parse_prefix(const char *text, struct wg_allowedip *out, bool host_bits)
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(text, '/');
@@ -83,11 +83,21 @@ int allowedip_parse(const char *text, struct wg_allowedip *out)
 			return -EINVAL;
 	}
 	out->cidr = (uint8_t)cidr;
-	if (!host_bits_clear(out->family == AF_INET ? (const uint8_t *)&out->ip4
+	if (!host_bits && !host_bits_clear(out->family == AF_INET ? (const uint8_t *)&out->ip4
 						    : (const uint8_t *)&out->ip6,
 			     max / 8, out->cidr))
 		return -EINVAL;
 	return 0;
+}
+
+int allowedip_parse(const char *text, struct wg_allowedip *out)
+{
+	return parse_prefix(text, out, false);
+}
+
+int ifaddr_parse(const char *text, struct wg_allowedip *out)
+{
+	return parse_prefix(text, out, true);
 }
 
 void allowedip_format(const struct wg_allowedip *ip, char *buf, size_t size)

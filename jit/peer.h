@@ -40,6 +40,9 @@ int jit_peer_copy(struct jit_peer *dst, const struct jit_peer *src);
  * beyond the mask are an error (as an operator's typo usually is). -EINVAL.
  */
 int allowedip_parse(const char *text, struct wg_allowedip *out);
+/* An interface's address, "10.0.0.1/24": host bits are the point. -EINVAL. */
+int ifaddr_parse(const char *text, struct wg_allowedip *out);
+
 /* Writes "ADDR/CIDR"; buf of at least ALLOWEDIP_STRLEN. */
 #define ALLOWEDIP_STRLEN 64
 void allowedip_format(const struct wg_allowedip *ip, char *buf, size_t size);

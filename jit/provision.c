@@ -15,18 +15,18 @@
 #include "common/clock.h"
 #include "common/log.h"
 
+/*
+ * A job carries its own result, so finishing it allocates nothing and no
+ * result is ever lost (a key left pending would hold its sessions).
+ */
 struct job {
 	uint8_t key[WG_KEY_LEN];
 	struct sockaddr_storage endpoint;	/* ss_family 0: none */
 	enum store_via via;
 	unsigned joined;
 	uint64_t submitted_us;
-	struct job *next;
-};
-
-struct done {
 	struct provision_result result;
-	struct done *next;
+	struct job *next;
 };
 
 struct provision {
@@ -39,7 +39,7 @@ struct provision {
 	struct job *queue_head, *queue_tail;
 	unsigned queued;
 	struct keymap inflight;		/* key -> struct job *, queued or running */
-	struct done *done_head, *done_tail;
+	struct job *done_head, *done_tail;
 	int efd;
 	bool stopping;
 };
@@ -60,7 +60,15 @@ const char *provision_outcome_name(enum provision_outcome outcome)
 static void install(struct provision *p, const struct job *job, const struct jit_peer *peer,
 		    struct provision_result *r)
 {
-	int keepalive = peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
+	/*
+	 * A keepalive set on a new peer with an endpoint makes the device
+	 * initiate at once. Over UDP that is the point (role inversion); over
+	 * a WebSocket the client's own initiation is on its way, and two
+	 * crossing handshakes cost the client its 5-second retry. The
+	 * WebSocket keeps that path open without one.
+	 */
+	int keepalive = job->via == STORE_VIA_WS ? 0 :
+			peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
 	const struct sockaddr *endpoint =
 		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
 	struct store_installed row = { 0 };
@@ -129,7 +137,6 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct job *job;
-		struct done *d;
 		uint64_t one = 1;
 
 		while (!p->queue_head && !p->stopping)
@@ -143,27 +150,20 @@ static void *worker(void *arg)
 		p->queued--;
 		pthread_mutex_unlock(&p->lock);
 
-		d = calloc(1, sizeof(*d));
-		if (d) {
-			run_job(p, job, &d->result);
-		}
+		run_job(p, job, &job->result);
 
 		pthread_mutex_lock(&p->lock);
 		keymap_remove(&p->inflight, job->key);
-		if (d) {
-			d->result.joined = job->joined;
-			d->result.latency_us = (uint64_t)clock_usec() - job->submitted_us;
-			if (p->done_tail)
-				p->done_tail->next = d;
-			else
-				p->done_head = d;
-			p->done_tail = d;
-			if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-				log_warn("event=provision_notify_failed");
-		} else {
-			log_warnx("event=provision_dropped reason=no_memory");
-		}
-		free(job);
+		job->result.joined = job->joined;
+		job->result.latency_us = (uint64_t)clock_usec() - job->submitted_us;
+		job->next = NULL;
+		if (p->done_tail)
+			p->done_tail->next = job;
+		else
+			p->done_head = job;
+		p->done_tail = job;
+		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("event=provision_notify_failed");
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -226,7 +226,7 @@ void provision_free(struct provision *p)
 		p->queue_head = next;
 	}
 	while (p->done_head) {
-		struct done *next = p->done_head->next;
+		struct job *next = p->done_head->next;
 
 		free(p->done_head);
 		p->done_head = next;
@@ -297,7 +297,7 @@ out:
 size_t provision_drain(struct provision *p,
 		       void (*fn)(void *ctx, const struct provision_result *result), void *ctx)
 {
-	struct done *list;
+	struct job *list;
 	uint64_t count;
 	size_t n = 0;
 
@@ -308,7 +308,7 @@ size_t provision_drain(struct provision *p,
 	p->done_head = p->done_tail = NULL;
 	pthread_mutex_unlock(&p->lock);
 	while (list) {
-		struct done *next = list->next;
+		struct job *next = list->next;
 
 		fn(ctx, &list->result);
 		free(list);

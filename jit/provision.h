@@ -29,7 +29,7 @@ enum provision_outcome {
 struct provision_options {
 	unsigned workers;
 	unsigned queue_max;	/* jobs waiting for a worker */
-	uint16_t keepalive;	/* set on installed peers unless the config has its own */
+	uint16_t keepalive;	/* set on peers installed via UDP unless the config has its own */
 	struct lookup_options lookup;	/* lookup.store also keeps installs and events */
 	struct wgdev *dev;
 };

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -42,14 +43,10 @@ static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* ip link add IFNAME type wireguard; or, with del, ip link del IFNAME. */
-static int rtnl_link(const char *ifname, bool del)
+/* Sends one rtnetlink request and waits for its acknowledgement. */
+static int rtnl_request(struct nlmsghdr *nlh, void *buf, size_t size)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
-	struct nlattr *info;
 	uint32_t seq = (uint32_t)time(NULL);
 	ssize_t n;
 	int ret;
@@ -61,23 +58,13 @@ static int rtnl_link(const char *ifname, bool del)
 		ret = -errno;
 		goto out;
 	}
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = del ? RTM_DELLINK : RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = seq;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	if (!del) {
-		info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "wireguard");
-		mnl_attr_nest_end(nlh, info);
-	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	n = mnl_socket_recvfrom(nl, buf, size);
 	if (n < 0) {
 		ret = -errno;
 		goto out;
@@ -86,6 +73,52 @@ static int rtnl_link(const char *ifname, bool del)
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+/* ip link add IFNAME type wireguard; or, with del, ip link del IFNAME. */
+static int rtnl_link(const char *ifname, bool del)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *info;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = del ? RTM_DELLINK : RTM_NEWLINK;
+	nlh->nlmsg_flags = del ? 0 : NLM_F_CREATE | NLM_F_EXCL;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	if (!del) {
+		info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "wireguard");
+		mnl_attr_nest_end(nlh, info);
+	}
+	return rtnl_request(nlh, buf, sizeof(buf));
+}
+
+/* ip addr add ADDR/PREFIX dev IFNAME (IPv6 without duplicate detection). */
+static int rtnl_addr(const char *ifname, const struct wg_allowedip *ip)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	unsigned index = if_nametoindex(ifname);
+	size_t len = ip->family == AF_INET ? sizeof(ip->ip4) : sizeof(ip->ip6);
+
+	if (!index)
+		return -errno;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)ip->family;
+	ifa->ifa_prefixlen = ip->cidr;
+	ifa->ifa_index = index;
+	ifa->ifa_flags = ip->family == AF_INET6 ? IFA_F_NODAD : 0;
+	mnl_attr_put(nlh, IFA_LOCAL, len, &ip->ip4);
+	mnl_attr_put(nlh, IFA_ADDRESS, len, &ip->ip4);
+	return rtnl_request(nlh, buf, sizeof(buf));
 }
 
 /*
@@ -305,6 +338,16 @@ int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *s, char *err, siz
 	    (ret = wgdev_set_listen_port(dev, s->listen_port))) {
 		errf(err, errlen, ret, "setting listen port %u on %s", s->listen_port, s->ifname);
 		goto fail;
+	}
+	for (size_t i = 0; created && i < s->n_addresses; i++) {
+		char text[ALLOWEDIP_STRLEN];
+
+		allowedip_format(&s->addresses[i], text, sizeof(text));
+		if ((ret = rtnl_addr(s->ifname, &s->addresses[i]))) {
+			errf(err, errlen, ret, "adding address %s to %s", text, s->ifname);
+			goto fail;
+		}
+		log_info("event=wgdev_address interface=%s address=%s", s->ifname, text);
 	}
 	if ((ret = link_up(s->ifname))) {
 		errf(err, errlen, ret, "bringing %s up", s->ifname);

@@ -111,8 +111,8 @@ int wgdev_apply(struct wgdev *dev, const struct wgdev_set *set);
  * has WireGuard, else the userspace implementation is started: the program
  * in $WG_QUICK_USERSPACE_IMPLEMENTATION, default wireguard-go); a device
  * without a private key gets the one kept in STATE_DIR/IFNAME.key, generated
- * (0600) the first time. Then the listen port is set and the link brought
- * up. On error, err says what went wrong in one line.
+ * (0600) the first time; a created interface gets the addresses. Then the
+ * listen port is set and the link brought up. On error, err says what went wrong in one line.
  */
 struct wgdev_setup {
 	const char *ifname;
@@ -122,6 +122,9 @@ struct wgdev_setup {
 	uint16_t listen_port;		/* 0: leave it */
 	const char *state_dir;
 	unsigned wait_ms;		/* for a started daemon's socket; 0: 10 s */
+	/* Given to an interface this call creates (not to one that exists). */
+	const struct wg_allowedip *addresses;
+	size_t n_addresses;
 };
 
 int wgdev_ensure(struct wgdev **out, const struct wgdev_setup *setup, char *err, size_t errlen);

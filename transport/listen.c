@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define FD_RESERVE 64
 
@@ -107,6 +109,34 @@ static int create_admin_vhost(struct transport *t)
 	return 0;
 }
 
+/* Local only: whoever can open the socket file is the operator. */
+static int create_ctl_vhost(struct transport *t)
+{
+	struct lws_context_creation_info info;
+	mode_t old;
+	bool ok;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = "ctl";
+	info.iface = t->p.ctl_path;
+	info.protocols = t->p.ctl_protocols;
+	info.user = t->p.ctl_user;
+	info.options = LWS_SERVER_OPTION_UNIX_SOCK | LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG |
+		       LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+	info.listen_accept_role = "raw-skt";
+	info.listen_accept_protocol = t->p.ctl_protocols[0].name;
+	unlink(t->p.ctl_path);	/* a socket left by a daemon that died */
+	old = umask(077);
+	ok = lws_create_vhost(t->ctx, &info) != NULL;
+	umask(old);
+	if (!ok) {
+		log_warnx("event=listen_failed socket=%s", t->p.ctl_path);
+		return -EADDRNOTAVAIL;
+	}
+	log_info("event=listening socket=%s", t->p.ctl_path);
+	return 0;
+}
+
 int transport_listen(struct transport *t)
 {
 	int ret;
@@ -116,5 +146,7 @@ int transport_listen(struct transport *t)
 		if (ret < 0)
 			return ret;
 	}
-	return t->p.admin_protocols ? create_admin_vhost(t) : 0;
+	if (t->p.admin_protocols && (ret = create_admin_vhost(t)) < 0)
+		return ret;
+	return t->p.ctl_protocols ? create_ctl_vhost(t) : 0;
 }

@@ -38,6 +38,13 @@ struct transport_params {
 	const char *admin_host;
 	uint16_t admin_port;
 	void *admin_user;	/* lws_get_vhost_user() of the admin vhost */
+	/*
+	 * A raw-socket vhost on a UNIX socket (the daemon's control socket,
+	 * mode 0600), served by the first of ctl_protocols, or NULL.
+	 */
+	const struct lws_protocols *ctl_protocols;
+	const char *ctl_path;
+	void *ctl_user;		/* lws_get_vhost_user() of the control vhost */
 };
 
 /*
@@ -50,7 +57,7 @@ struct transport_params {
 enum transport_verdict { TRANSPORT_FORWARD, TRANSPORT_HOLD, TRANSPORT_DROP };
 
 /* Per session, bytes the hooks may keep: zeroed when the session opens. */
-#define TRANSPORT_HOOK_DATA 32
+#define TRANSPORT_HOOK_DATA 64
 
 struct transport_record {
 	uint64_t session_id;

@@ -42,7 +42,7 @@ static const struct key_spec keys[] = {
 	HOST("gateway.wg_address", wg_address, "127.0.0.1"),
 	UINT("gateway.wg_port", wg_port, 1, 65535, "51820"),
 	STR("gateway.state_dir", state_dir, LOCALSTATEDIR "/lib/wssd"),
-	STR("gateway.address", gateway_address, ""),
+	STR("gateway.address", gateway_address, "10.77.0.1/24"),
 
 	ADDRS("websocket.listen", listen, n_listen, "[::]:443"),
 	ADDRS("websocket.plain_listen", plain_listen, n_plain_listen, ""),
@@ -331,6 +331,33 @@ out:
 	return ret;
 }
 
+/* gateway.address: CIDRs with host bits, at most CONFIG_MAX_ADDRESSES. */
+static int parse_addresses(struct wssd_config *cfg, char *err, size_t errlen)
+{
+	char copy[sizeof(cfg->gateway_address)], *save = NULL, *tok;
+
+	cfg->n_addresses = 0;
+	strcpy(copy, cfg->gateway_address);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *item = text_trim(tok);
+
+		if (!*item)
+			continue;
+		if (cfg->n_addresses == CONFIG_MAX_ADDRESSES) {
+			snprintf(err, errlen, "gateway.address: more than %d addresses",
+				 CONFIG_MAX_ADDRESSES);
+			return -EINVAL;
+		}
+		if (ifaddr_parse(item, &cfg->addresses[cfg->n_addresses]) < 0 ||
+		    !strchr(item, '/')) {
+			snprintf(err, errlen, "gateway.address: \"%s\" is not ADDRESS/PREFIX", item);
+			return -EINVAL;
+		}
+		cfg->n_addresses++;
+	}
+	return 0;
+}
+
 int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->uapi_socket[0])
@@ -361,6 +388,8 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 			 cfg->control_plane);
 		return -EINVAL;
 	}
+	if (parse_addresses(cfg, err, errlen) < 0)
+		return -EINVAL;
 	if (cfg->max_sessions_per_ip > cfg->max_sessions)
 		cfg->max_sessions_per_ip = cfg->max_sessions;
 	return 0;

@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jit/peer.h"
+
 #define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_ADDRESSES 8
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/wssd/wssd.conf"
 
 /* A numeric address and port, e.g. "[::]:443" or "127.0.0.1:9180". */
@@ -28,6 +31,8 @@ struct wssd_config {
 	uint16_t wg_port;
 	char state_dir[PATH_MAX];
 	char gateway_address[512];	/* CIDRs, comma-separated */
+	struct wg_allowedip addresses[CONFIG_MAX_ADDRESSES];	/* parsed by config_finish */
+	unsigned n_addresses;
 
 	/* [websocket] */
 	struct config_addr listen[CONFIG_MAX_LISTEN];

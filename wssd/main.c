@@ -1,11 +1,13 @@
 /* wssd: wires config, certificates, the WebSocket transport and the admin endpoint. */
 #include "certs/certs.h"
+#include "jit/peer.h"
 #include "transport/transport.h"
 #include "wssd/admin.h"
 #include "wssd/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "wssd/notify.h"
+#include "wssd/pipeline.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -18,12 +20,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 
 #define SHUTDOWN_GRACE 5
 
 struct daemon {
 	struct wssd_config cfg;
 	struct transport *t;
+	struct pipeline *pl;
 	struct admin admin;
 	char cert[PATH_MAX];
 	char key[PATH_MAX];
@@ -115,6 +120,51 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* The state directory, and the database's directory when it is elsewhere. */
+static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int ret;
+
+	ret = make_dirs(cfg->state_dir, err, errlen);
+	if (ret < 0 || strlen(cfg->store_path) >= sizeof(dir))
+		return ret;
+	strcpy(dir, cfg->store_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return make_dirs(dir, err, errlen);
+}
+
+/*
+ * What a new user needs next: the key clients put in their config, the URL
+ * they dial, and the command that makes them one.
+ */
+static void log_next_steps(const struct daemon *d)
+{
+	const struct wssd_config *cfg = &d->cfg;
+	char b64[WG_KEY_B64_LEN], host[256] = "localhost", suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
+	uint8_t key[WG_KEY_LEN];
+
+	pipeline_public_key(d->pl, key);
+	key_to_base64(b64, key);
+	gethostname(host, sizeof(host) - 1);
+	if (cfg->n_addresses && cfg->addresses[0].family == AF_INET &&
+	    cfg->addresses[0].cidr < 31) {
+		struct wg_allowedip next = cfg->addresses[0];
+
+		next.ip4.s_addr = htonl(ntohl(next.ip4.s_addr) + 1);
+		next.cidr = 32;
+		allowedip_format(&next, suggest, sizeof(suggest));
+	}
+	log_info("event=gateway_ready interface=%s public_key=%s url=%s://%s:%u/ "
+		 "next=\"wssctl peer new %s\"", cfg->interface, b64,
+		 cfg->n_listen ? "wss" : "ws", host,
+		 cfg->n_listen ? cfg->listen[0].port : cfg->plain_listen[0].port, suggest);
 }
 
 static int prepare_certs(struct daemon *d, char *err, size_t errlen)
@@ -237,15 +287,34 @@ static int run(struct daemon *d)
 	p.admin_user = &d->admin;
 	d->admin.started = time(NULL);
 
+	if (d->cfg.jit_enabled) {
+		ret = make_state_dirs(&d->cfg, err, sizeof(err));
+		if (ret == 0)
+			ret = pipeline_new(&d->pl, &d->cfg, err, sizeof(err));
+		if (ret < 0) {
+			log_error("event=startup_failed error=%s", log_quote(q, sizeof(q), err));
+			return 1;
+		}
+	}
 	ret = transport_create(&p, &d->t);
 	if (ret < 0) {
 		log_error("event=startup_failed error=\"cannot start the listeners\"");
+		pipeline_free(d->pl);
 		return 1;
 	}
 	d->admin.t = d->t;
 	ret = transport_watch_fd(d->t, d->sigfd, on_signal, d);
 	if (ret < 0)
 		fatalx("event=startup_failed error=\"cannot watch signals\"");
+	if (d->pl) {
+		ret = pipeline_attach(d->pl, d->t);
+		if (ret == 0)
+			ret = pipeline_start(d->pl);
+		if (ret < 0) {
+			errno = -ret;
+			fatal("event=startup_failed error=\"cannot start the JIT pipeline\"");
+		}
+	}
 	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
 		 d->cfg.wg_port);
 	ret = notify_systemd("READY=1");
@@ -253,8 +322,11 @@ static int run(struct daemon *d)
 		errno = -ret;
 		log_warn("event=notify_failed");
 	}
+	if (d->pl)
+		log_next_steps(d);
 	ret = transport_run(d->t);
 	transport_destroy(d->t);	/* closes the watched signalfd too */
+	pipeline_free(d->pl);
 	log_info("event=stopped");
 	return ret < 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "transport/frame.h"
+#include "common/addr.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "transport/client.h"
@@ -314,45 +315,23 @@ static int read_udp(struct wssc *w)
 
 static int bind_udp(const char *spec, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
-	struct addrinfo *res = NULL;
-	char host[64], *port;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd, ret;
 
-	if (strlen(spec) >= sizeof(host))
-		goto bad;
-	strcpy(host, spec);
-	port = strrchr(host, ':');
-	if (!port)
-		goto bad;
-	*port++ = '\0';
-	if (host[0] == '[') {
-		size_t l = strlen(host);
-
-		if (l < 2 || host[l - 1] != ']')
-			goto bad;
-		host[l - 1] = '\0';
-		memmove(host, host + 1, l - 1);
+	if (addr_parse(spec, &ss, &len) < 0) {
+		snprintf(err, errlen, "--listen %s: want a numeric ADDR:PORT or [V6]:PORT", spec);
+		return -EINVAL;
 	}
-	if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
-		goto bad;
-	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "--listen %s: %s", spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		freeaddrinfo(res);
 		return ret;
 	}
-	freeaddrinfo(res);
 	return fd;
-bad:
-	if (res)
-		freeaddrinfo(res);
-	snprintf(err, errlen, "--listen %s: want a numeric ADDR:PORT or [V6]:PORT", spec);
-	return -EINVAL;
 }
 
 static int print_listening(int fd)

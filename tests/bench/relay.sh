@@ -56,7 +56,7 @@ ns_create "$GW"
 ns_create "$CL"
 ns_link "$GW" 198.18.0.1 "$CL" 198.18.0.2
 
-wssd_conf "$TEST_TMP/wssd.conf" websocket.listen=198.18.0.1:8443 \
+wssd_conf "$TEST_TMP/wssd.conf" websocket.listen=198.18.0.1:8443 jit.enabled=off \
 	websocket.max_sessions=20000 websocket.max_sessions_per_ip=20000 \
 	websocket.idle_timeout=3600
 

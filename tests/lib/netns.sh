@@ -104,11 +104,11 @@ ns_spawn() {
 	SPAWN_PID=$!
 }
 
-# wg_gateway_pair GW CL WG_GW WG_CL: namespaces GW and CL joined by a veth
+# wg_hosts GW CL WG_GW WG_CL: namespaces GW and CL joined by a veth
 # (198.18.0.1 and 198.18.0.2), a wireguard-go device in each (keys in
 # $TEST_TMP/gw.* and cl.*, ports 51820 and 51821, tunnel 198.19.0.1 and
-# 198.19.0.2), and the client configured by hand as a peer of the gateway.
-wg_gateway_pair() {
+# 198.19.0.2), and no peers.
+wg_hosts() {
 	ns_create "$1"
 	ns_create "$2"
 	ns_link "$1" 198.18.0.1 "$2" 198.18.0.2
@@ -118,6 +118,12 @@ wg_gateway_pair() {
 	wg_go_start "$2" "$4"
 	wg_setup "$1" "$3" "$TEST_TMP/gw.key" 51820 198.19.0.1/24
 	wg_setup "$2" "$4" "$TEST_TMP/cl.key" 51821 198.19.0.2/24
+}
+
+# wg_gateway_pair GW CL WG_GW WG_CL: wg_hosts, and the client configured by
+# hand as a peer of the gateway.
+wg_gateway_pair() {
+	wg_hosts "$@"
 	ns_run "$1" wg set "$3" peer "$(cat "$TEST_TMP/cl.pub")" allowed-ips 198.19.0.2/32 ||
 		fail "gateway peer"
 }

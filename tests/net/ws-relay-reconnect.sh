@@ -17,7 +17,8 @@ ADMIN=http://127.0.0.1:9180/metrics
 
 wg_gateway_pair "$GW" "$CL" "$WG_GW" "$WG_CL"
 
-wssd_conf "$TEST_TMP/wssd.conf" websocket.listen=198.18.0.1:8443
+wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
+	websocket.listen=198.18.0.1:8443
 
 WSSD_PID=
 start_wssd() {

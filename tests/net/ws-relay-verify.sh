@@ -29,7 +29,7 @@ make_cert other IP:198.18.0.1
 ns_addr "$GW" "$NS_LINK_A" 198.18.0.9
 
 wssd_conf "$TEST_TMP/wssd.conf" "websocket.listen=198.18.0.1:8443, 198.18.0.9:8443" \
-	websocket.cert="$TEST_TMP/gw.pem" websocket.key="$TEST_TMP/gw.key"
+	websocket.cert="$TEST_TMP/gw.pem" websocket.key="$TEST_TMP/gw.key" jit.enabled=off
 ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 at_exit "kill $SPAWN_PID"
 wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"

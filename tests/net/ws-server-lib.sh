@@ -30,12 +30,13 @@ ws_net() {
 	wait_for 10 grep -q ready "$TEST_TMP/echo.out" || fail "UDP echo did not start"
 }
 
-# ws_conf [LINES...]: a config with the listeners above; extra lines
+# ws_conf [LINES...]: a config with the listeners above, relaying only (the
+# "WireGuard port" is an echo, there is no device for JIT); extra lines
 # ("section.key = value") are appended as -s overrides by wssd_start.
 ws_conf() {
 	wssd_conf "$TEST_TMP/wssd.conf" \
 		"websocket.listen=198.18.0.1:8443, [fd00:5353::1]:8443" \
-		websocket.plain_listen=198.18.0.1:8080
+		websocket.plain_listen=198.18.0.1:8080 jit.enabled=off
 }
 
 # wssd_start [-s key=value ...]: starts wssd in $GW; WSSD_PID is wssd's own

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A control-plane server for tests: the HTTP contract of DESIGN.md.
 
-usage: cp-server.py FIXTURE.json
+usage: cp-server.py FIXTURE.json [PORT]
 
-Listens on 127.0.0.1, port 0, and prints the port on stdout. Exits when its
-stdin reaches EOF (so it dies with the test that started it).
+Listens on 127.0.0.1, PORT (default 0: any), and prints the port on stdout.
+Exits when its stdin reaches EOF (so it dies with the test that started it).
 
 The fixture:
   {"token": "T" (optional: then "Authorization: Bearer T" is required, else 401),
@@ -17,6 +17,7 @@ body). An entry's "delay" (seconds) is waited before answering. Keys not in
 the fixture get the fixture's "default" entry, or 404 without one.
 
 Test endpoints:
+  GET  /_stats        {"count": look-up requests for any key}
   GET  /_stats/HEX    {"count": requests, "open": requests not yet answered,
                        "auth": last Authorization, "accept": last Accept}
   POST /_set/HEX      the body replaces that key's fixture entry
@@ -37,6 +38,7 @@ HANG_LIMIT = 60.0  # seconds: a held request is answered at the latest then
 lock = threading.Lock()
 fixture = {}
 stats = {}
+total = 0
 releases = {}
 
 
@@ -78,6 +80,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        global total
+        if self.path == "/_stats":
+            with lock:
+                body = json.dumps({"count": total}).encode()
+            return self.send(200, body)
         m = re.fullmatch(r"/_stats/([0-9a-f]{64})", self.path)
         if m:
             with lock:
@@ -90,6 +97,7 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             s = stat(key)
             s["count"] += 1
+            total += 1
             s["open"] += 1
             s["auth"] = self.headers.get("Authorization")
             s["accept"] = self.headers.get("Accept")
@@ -159,11 +167,12 @@ class Server(ThreadingHTTPServer):
 
 def main():
     global fixture
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
         fixture = json.load(f)
-    server = Server(("127.0.0.1", 0), Handler)
+    Server.allow_reuse_address = True
+    server = Server(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) == 3 else 0), Handler)
     print(server.server_address[1], flush=True)
 
     def watch_stdin():

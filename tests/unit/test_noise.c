@@ -65,10 +65,20 @@ static void test_wireguard_go_vectors(void **state)
 	(void)state;
 	for (size_t i = 0; i < N_NOISE_VECTORS; i++) {
 		struct noise_responder *r;
+		struct noise_mac1 *m;
+		uint8_t pub[WG_KEY_LEN];
 
 		noise_vector_load(&noise_vectors[i], gw, client, ts, msg);
 		r = responder(gw, NOISE_CACHE_DEFAULT);
 		assert_int_equal(noise_check_mac1(r, msg, sizeof(msg)), NOISE_OK);
+		/* From the public key alone, as the event loops check it. */
+		noise_responder_public_key(r, pub);
+		assert_int_equal(noise_mac1_new(&m, pub), 0);
+		assert_int_equal(noise_mac1_check(m, msg, sizeof(msg)), NOISE_OK);
+		msg[120] ^= 1;
+		assert_int_equal(noise_mac1_check(m, msg, sizeof(msg)), NOISE_ERR_MAC1);
+		msg[120] ^= 1;
+		noise_mac1_free(m);
 		expect_ok(r, msg, sizeof(msg), client, ts);
 		assert_int_equal(noise_timestamp_iso(iso, ts), 0);
 		assert_string_equal(iso, noise_vectors[i].iso);

@@ -1,0 +1,41 @@
+#ifndef WSSD_PIPELINE_H
+#define WSSD_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jit/engine.h"
+#include "jit/key.h"
+#include "transport/transport.h"
+#include "wssd/config.h"
+
+/*
+ * The JIT pipeline in the daemon: the store, the control plane, the device
+ * and the engine thread (jit/), tied to each event loop's WebSocket
+ * sessions (transport/). On a loop, a record that is a handshake
+ * initiation has its mac1 checked and its session's initiation rate
+ * limited; then it goes to the engine and the session's records are held
+ * until the engine's verdict comes back.
+ */
+struct pipeline;
+
+/* Sets everything up and reconciles the device; starts no thread. */
+int pipeline_new(struct pipeline **out, const struct wssd_config *cfg, char *err, size_t errlen);
+/* Hooks the pipeline into a transport's sessions (before pipeline_start). */
+int pipeline_attach(struct pipeline *pl, struct transport *t);
+/* Starts the engine and its workers: after privileges are dropped. */
+int pipeline_start(struct pipeline *pl);
+void pipeline_free(struct pipeline *pl);
+
+struct jit_engine *pipeline_engine(struct pipeline *pl);
+void pipeline_public_key(const struct pipeline *pl, uint8_t out[WG_KEY_LEN]);
+
+/*
+ * Commands for the engine (wssctl's evict and installed) from the loop
+ * that runs t: answers reach done on that loop, with the request's token.
+ */
+void pipeline_on_command(struct pipeline *pl, struct transport *t,
+			 void (*done)(void *ctx, const struct jit_answer *a), void *ctx);
+int pipeline_command(struct pipeline *pl, struct transport *t, const struct jit_request *r);
+
+#endif
