@@ -15,7 +15,7 @@ ws_net
 ws_conf
 wssd_start ${WSSD_TEST_ARGS:-}
 
-BURSTS="magic burst 1400 40 burst 100,3000,100,100,5000,60 60 burst 60 100 burst 1400 3
+BURSTS="magic burst 1400 40 burst 100,3000,100,100,5000,60 48 burst 60 100 burst 1400 3
 	echo 100 2 burst 8000,1400 12"
 check "wss://, text" probe --tls 198.18.0.1 8443 $BURSTS
 check "wss://, wswg-binary" probe --tls --subproto wswg-binary 198.18.0.1 8443 $BURSTS
@@ -23,16 +23,20 @@ check "plain ws://" probe 198.18.0.1 8080 $BURSTS
 check "wss:// IPv6" probe --tls fd00:5353::1 8443 $BURSTS
 
 # Four sessions at once, each bursting: records of one session never mix
-# with another's.
+# with another's. (Bursts are sized for the echo's socket buffer: UDP that
+# overflows it is lost, which is not what this test looks at.)
 pids=
 for k in 1 2 3 4; do
-	probe --tls 198.18.0.1 8443 magic burst 1400,200 80 burst 100,3000 40 \
+	probe --tls 198.18.0.1 8443 magic burst 1400,200 24 burst 100,3000 12 \
 		>"$TEST_TMP/par$k.out" 2>&1 &
 	pids="$pids $!"
 done
+k=0
 for p in $pids; do
-	check "parallel session $p" wait "$p"
+	k=$((k + 1))
+	wait "$p" || fail "parallel session $k: $(cat "$TEST_TMP/par$k.out")"
 done
-records=$(( 4 * (40 + 60 + 100 + 3 + 2 + 12) + 4 * (80 + 40) ))
+pass "4 sessions at once"
+records=$(( 4 * (40 + 48 + 100 + 3 + 2 + 12) + 4 * (24 + 12) ))
 check "every record relayed once each way" metric_is 'wssd_records_total{dir="out"}' "$records"
 check "none dropped" metric_is 'wssd_drops_total{reason="send_queue_full"}' 0
