@@ -16,7 +16,12 @@
 
 enum { PROTO_TEXT, PROTO_BINARY };
 
-#define WS_RX_BUFFER 4096
+/*
+ * lws keeps this much per session for a message's payload (and reads at
+ * most this much per SSL_read): one client datagram (at most about 2000
+ * bytes) with its length fits; longer messages come in parts.
+ */
+#define WS_RX_BUFFER 2048
 
 /* Per vhost: the transport it belongs to and the listener's name. */
 struct ws_vhd {
