@@ -1,6 +1,8 @@
 #ifndef TRANSPORT_INTERNAL_H
 #define TRANSPORT_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -42,18 +44,39 @@ struct transport_metrics {
 };
 
 struct relay_loop;
+struct loop_call;
+
+/* What the loops of one transport share: the limits are over all of them. */
+struct transport_shared {
+	struct ip_table ipt;		/* sessions per address */
+	atomic_uint sessions;		/* open, on every loop */
+	atomic_uint relay_sockets;
+	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
+	unsigned fd_limit;		/* RLIMIT_NOFILE, as raised */
+	unsigned n_loops;
+	unsigned next_loop;		/* loop 0's turn for handing out connections */
+	struct transport *loops[TRANSPORT_MAX_THREADS];
+	pthread_t threads[TRANSPORT_MAX_THREADS];
+};
 
 struct transport {
 	uv_loop_t loop;			/* lws runs on it: epoll, not lws's poll() */
 	bool loop_open;
 	struct lws_context *ctx;
 	struct transport_params p;
+	struct transport_shared *sh;
+	unsigned index;			/* which loop: 0 listens, serves admin and signals */
+	uv_async_t wake;		/* calls from other loops' threads (loops.c) */
+	bool wake_open;
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_done;
+	struct loop_call *calls;
+	bool running;			/* its thread serves calls */
+	pthread_t thread;
 	struct sockaddr_storage wg_addr;
 	socklen_t wg_addrlen;
 	bool wg_loopback4;		/* relay sockets get a source per client (relay.c) */
 	struct session_table st;
-	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
-	unsigned relay_sockets;		/* open now */
 	struct relay_loop *relay;	/* the relay's batches and buffers */
 	uint8_t *wbuf;			/* frames being written to a client (writer.c) */
 	uv_check_t turn_check;		/* the end of each turn (turn.c) */
@@ -76,6 +99,18 @@ struct transport {
 
 /* context.c */
 void transport_loop_stop(struct transport *t);
+void transport_shutdown_loop(struct transport *t, unsigned grace_seconds);
+
+/* loops.c: the loops' threads, and calls from one loop's thread to another's */
+int loop_calls_init(struct transport *t);
+void loop_calls_close(struct transport *t);
+void loops_start(struct transport_shared *sh);
+void loop_run(struct transport *t);
+void loops_join(struct transport_shared *sh);
+/* Runs fn on t's thread and waits for it (at once when that is this thread, or t has stopped). */
+void loop_call(struct transport *t, void (*fn)(struct transport *t, void *arg), void *arg);
+/* Hands an accepted connection of loop 0's vhost to another loop; false: serve it here. */
+bool loop_hand_over(struct transport *t, struct lws *wsi, int fd);
 int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			  void *in, size_t len);
 

@@ -133,7 +133,7 @@ int relay_open(struct session *s)
 		return ret;
 	}
 	s->udp_fd = sock;
-	t->relay_sockets++;
+	atomic_fetch_add(&t->sh->relay_sockets, 1);
 	return 0;
 fail:
 	ret = -errno;
@@ -150,7 +150,8 @@ static void relay_open_failed(struct session *s, int err)
 	s->relay_warned = true;
 	errno = -err;
 	log_warn("event=relay_open_failed session=%llu remote=%s relay_sockets=%u sessions=%u",
-		 (unsigned long long)s->id, s->remote, s->t->relay_sockets, s->t->st.count);
+		 (unsigned long long)s->id, s->remote, atomic_load(&s->t->sh->relay_sockets),
+		 atomic_load(&s->t->sh->sessions));
 }
 
 static void count_send_error(struct transport *t, int err)
@@ -248,7 +249,7 @@ void relay_discard(struct session *s)
 	close(s->udp_fd);	/* libuv has stopped watching it */
 	s->relay = NULL;
 	s->udp_fd = -1;
-	t->relay_sockets--;
+	atomic_fetch_sub(&t->sh->relay_sockets, 1);
 }
 
 int relay_forward(struct session *s, const uint8_t *record, size_t len)

@@ -1,6 +1,7 @@
 #ifndef TRANSPORT_SESSION_H
 #define TRANSPORT_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -57,19 +58,32 @@ struct ip_count {
 
 #define SESSION_BUCKETS 4096
 #define IP_BUCKETS 1024
+/* A session's id names its loop in its low bits (transport_session_loop()). */
+#define SESSION_LOOP_BITS 4
 
+/* The per-address counts, one table for every loop of a transport. */
+struct ip_table {
+	pthread_mutex_t lock;
+	struct ip_count *b[IP_BUCKETS];
+};
+
+void ip_table_init(struct ip_table *ipt);
+void ip_table_free(struct ip_table *ipt);
+
+/* One loop's sessions. */
 struct session_table {
 	struct session *ids[SESSION_BUCKETS];
-	struct ip_count *ips[IP_BUCKETS];
+	struct ip_table *ipt;
 	struct session *all;
 	unsigned count;
 	uint64_t next_id;
+	unsigned loop;
 };
 
+void session_table_init(struct session_table *st, struct ip_table *ipt, unsigned loop);
 unsigned session_ip_count(struct session_table *st, const char *addr);
 int session_add(struct session_table *st, struct session *s);
 void session_remove(struct session_table *st, struct session *s);
 struct session *session_find(struct session_table *st, uint64_t id);
-void session_table_free(struct session_table *st);
 
 #endif

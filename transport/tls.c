@@ -214,6 +214,29 @@ fail:
 	return -EINVAL;
 }
 
+struct reload {
+	struct cert_pair *p;
+	const char *cert;
+	char *err;
+	size_t errlen;
+	int ret;
+};
+
+/* On the loop's thread: its contexts are in use there. */
+static void reload_loop(struct transport *t, void *arg)
+{
+	struct reload *r = arg;
+
+	for (unsigned i = 0; i < t->n_ssl_ctx && r->ret == 0; i++)
+		if (SSL_CTX_use_cert_and_key(t->ssl_ctx[i], r->p->cert, r->p->key, r->p->chain,
+					     1) != 1) {
+			snprintf(r->err, r->errlen, "%s: refused by TLS context %u of loop %u",
+				 r->cert, i, t->index);
+			r->ret = -EINVAL;
+		}
+	ERR_clear_error();
+}
+
 /*
  * Both objects are read and checked against each other before any
  * context changes, then set on each context as a pair: no context is
@@ -223,19 +246,15 @@ int transport_reload_cert(struct transport *t, const char *cert, const char *key
 			  size_t errlen)
 {
 	struct cert_pair p;
-	int ret = cert_pair_load(&p, cert, key, err, errlen);
+	struct reload r = { &p, cert, err, errlen, 0 };
 
-	if (ret < 0)
-		return ret;
-	for (unsigned i = 0; i < t->n_ssl_ctx; i++)
-		if (SSL_CTX_use_cert_and_key(t->ssl_ctx[i], p.cert, p.key, p.chain, 1) != 1) {
-			snprintf(err, errlen, "%s: refused by TLS context %u", cert, i);
-			ret = -EINVAL;
-			break;
-		}
-	ERR_clear_error();
+	r.ret = cert_pair_load(&p, cert, key, err, errlen);
+	if (r.ret < 0)
+		return r.ret;
+	for (unsigned i = 0; i < transport_loops(t) && r.ret == 0; i++)
+		loop_call(transport_loop(t, i), reload_loop, &r);
 	cert_pair_free(&p);
-	if (ret == 0)
+	if (r.ret == 0)
 		metric_inc(t->m.cert_reloads);
-	return ret;
+	return r.ret;
 }

@@ -163,7 +163,7 @@ static int session_refuse(struct transport *t, struct lws *wsi)
 		log_info("event=session_refused remote=%s reason=shutting_down", remote);
 		return 1;
 	}
-	if (t->st.count >= t->p.max_sessions) {
+	if (atomic_load(&t->sh->sessions) >= t->p.max_sessions) {
 		metric_inc(t->m.refused_max);
 		log_warnx("event=session_refused remote=%s reason=max_sessions limit=%u", remote,
 			  t->p.max_sessions);
@@ -172,8 +172,8 @@ static int session_refuse(struct transport *t, struct lws *wsi)
 	if (transport_fds_full(t)) {
 		metric_inc(t->m.refused_fds);
 		log_warnx("event=session_refused remote=%s reason=descriptors sessions=%u "
-			  "relay_sockets=%u limit=%u", remote, t->st.count, t->relay_sockets,
-			  t->fd_budget);
+			  "relay_sockets=%u limit=%u", remote, atomic_load(&t->sh->sessions),
+			  atomic_load(&t->sh->relay_sockets), t->sh->fd_budget);
 		return 1;
 	}
 	if (session_ip_count(&t->st, remote) >= t->p.max_sessions_per_ip) {
@@ -209,7 +209,7 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s)
 	tls_session_open(s);
 	lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check,
 			 (lws_usec_t)t->p.idle_timeout * LWS_US_PER_SEC);
-	metric_set(t->m.sessions, t->st.count);
+	metric_set(t->m.sessions, atomic_fetch_add(&t->sh->sessions, 1) + 1);
 	metric_inc(t->m.sessions_total);
 	log_info("event=session_open session=%llu remote=%s vhost=%s mode=%s",
 		 (unsigned long long)s->id, s->remote, s->listener, s->binary ? "binary" : "text");
@@ -232,11 +232,13 @@ static void session_closed(struct session *s)
 	relay_discard(s);
 	turn_session_gone(s);
 	tls_session_close(s);
+	if (s->registered)
+		atomic_fetch_sub(&t->sh->sessions, 1);
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);
 	gate_free(&s->gate);
-	metric_set(t->m.sessions, t->st.count);
+	metric_set(t->m.sessions, atomic_load(&t->sh->sessions));
 	log_info("event=session_close session=%llu remote=%s records_in=%llu records_out=%llu "
 		 "bytes_in=%llu bytes_out=%llu",
 		 (unsigned long long)s->id, s->remote, (unsigned long long)s->records_in,
@@ -276,7 +278,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			metric_inc(t->m.refused_shutdown);
 			return 1;
 		}
-		return 0;
+		/* Another loop's now; lws closes its own descriptor of it. */
+		return loop_hand_over(t, wsi, (int)(intptr_t)in) ? 1 : 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return session_refuse(t, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
@@ -319,10 +322,18 @@ const struct lws_protocols transport_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/* The loop that serves the session (its id says which). */
+static struct transport *owner(struct transport *t, uint64_t session_id)
+{
+	struct transport *o = transport_loop(t, transport_session_loop(session_id));
+
+	return o ? o : t;
+}
+
 int transport_session_release(struct transport *t, uint64_t session_id, uint32_t hold,
 			      bool forward)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 	unsigned n;
 
 	if (!s)
@@ -338,7 +349,7 @@ int transport_session_release(struct transport *t, uint64_t session_id, uint32_t
 
 void *transport_session_data(struct transport *t, uint64_t session_id)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 
 	return s ? s->hook_data : NULL;
 }
@@ -346,7 +357,7 @@ void *transport_session_data(struct transport *t, uint64_t session_id)
 int transport_session_endpoint(struct transport *t, uint64_t session_id,
 			       struct sockaddr_storage *out)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 	int ret;
 
 	if (!s)
@@ -363,7 +374,7 @@ int transport_session_endpoint(struct transport *t, uint64_t session_id,
 int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
 			    const char *reason)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 
 	if (!s)
 		return -ENOENT;
@@ -373,10 +384,15 @@ int transport_session_close(struct transport *t, uint64_t session_id, uint16_t c
 	return 0;
 }
 
-void transport_foreach_session(struct transport *t,
-			       void (*fn)(void *arg, const struct transport_session_info *),
-			       void *arg)
+struct foreach {
+	void (*fn)(void *arg, const struct transport_session_info *);
+	void *arg;
+};
+
+static void foreach_loop(struct transport *t, void *arg)
 {
+	struct foreach *f = arg;
+
 	for (struct session *s = t->st.all; s; s = s->next) {
 		struct transport_session_info info = {
 			.id = s->id,
@@ -391,11 +407,21 @@ void transport_foreach_session(struct transport *t,
 			.held = s->gate.held.count,
 		};
 
-		fn(arg, &info);
+		f->fn(f->arg, &info);
 	}
+}
+
+void transport_foreach_session(struct transport *t,
+			       void (*fn)(void *arg, const struct transport_session_info *),
+			       void *arg)
+{
+	struct foreach f = { fn, arg };
+
+	for (unsigned i = 0; i < transport_loops(t); i++)
+		loop_call(transport_loop(t, i), foreach_loop, &f);
 }
 
 unsigned transport_session_count(const struct transport *t)
 {
-	return t->st.count;
+	return atomic_load(&t->sh->sessions);
 }

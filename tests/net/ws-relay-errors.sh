@@ -72,14 +72,21 @@ relayed() {
 check "every datagram was relayed towards WireGuard" wait_for 30 relayed
 sleep 1	# the answers reach the queues
 busy=$(rss_kib)
-# Bounded by count only, the queues took 64 MB here (128 x 60,000 bytes
-# each); bounded by bytes, 10 x 256 KiB plus what lws holds of a frame.
-check "slow sessions' queues stay small (RSS $base -> $busy KiB)" test $((busy - base)) -lt 16384
 touch "$TEST_TMP/done"
 for p in $pids; do
 	wait "$p"
 done
 check "sessions closed" wait_for 10 metric_is wssd_sessions 0
 after=$(rss_kib)
-check "memory given back after close (RSS $busy -> $after KiB, was $base)" \
-	test $((after - base)) -lt 4096
+if ldd "$WSSD" | grep -q libasan; then
+	# ASan keeps freed memory in quarantine: resident sizes say nothing here.
+	pass "RSS not compared under ASan ($base -> $busy -> $after KiB)"
+else
+	# Bounded by count only, the queues took 64 MB here (128 x 60,000
+	# bytes each); bounded by bytes, 10 x 256 KiB plus what lws holds of
+	# a frame.
+	check "slow sessions' queues stay small (RSS $base -> $busy KiB)" \
+		test $((busy - base)) -lt 16384
+	check "memory given back after close (RSS $busy -> $after KiB, was $base)" \
+		test $((after - base)) -lt 4096
+fi

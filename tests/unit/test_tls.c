@@ -67,6 +67,7 @@ static void assert_serves(SSL_CTX *ctx, const struct pair *p)
 static void test_reload(void **state)
 {
 	struct transport *t = calloc(1, sizeof(*t));
+	struct transport_shared sh = { .n_loops = 1 };
 	struct pair a, b;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	char err[256];
@@ -78,6 +79,10 @@ static void test_reload(void **state)
 	make_pair(&a, "a");
 	make_pair(&b, "b");
 	transport_metrics_register(&t->m);
+	/* One loop, not running: its calls run on this thread. */
+	sh.loops[0] = t;
+	t->sh = &sh;
+	pthread_mutex_init(&t->call_lock, NULL);
 	assert_int_equal(SSL_CTX_use_certificate_file(ctx, a.cert, SSL_FILETYPE_PEM), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, a.key, SSL_FILETYPE_PEM), 1);
 	t->ssl_ctx[0] = ctx;
@@ -103,6 +108,7 @@ static void test_reload(void **state)
 	unlink(b.cert);
 	unlink(b.key);
 	rmdir(dir);
+	pthread_mutex_destroy(&t->call_lock);
 	free(t);
 }
 
