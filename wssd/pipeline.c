@@ -312,13 +312,14 @@ static enum transport_verdict on_record(void *arg, const struct transport_record
 	if (len != WG_INITIATION_LEN || record[0] != 1 || record[1] || record[2] || record[3])
 		return TRANSPORT_FORWARD;
 	metric_inc(l->pl->initiations);
-	if (noise_mac1_check(l->mac1, record, len) != NOISE_OK) {
-		metric_inc(l->pl->mac1_failures);
+	/* The bucket first: what a flooding session sends past it costs no hash. */
+	if (!take_token(l->pl->cfg, sj, clock_usec())) {
+		metric_inc(l->pl->limited);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
 	}
-	if (!take_token(l->pl->cfg, sj, clock_usec())) {
-		metric_inc(l->pl->limited);
+	if (noise_mac1_check(l->mac1, record, len) != NOISE_OK) {
+		metric_inc(l->pl->mac1_failures);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
 	}
