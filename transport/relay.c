@@ -62,6 +62,8 @@ static void relay_error(struct session *s)
 	socklen_t len = sizeof(err);
 
 	relay_read(s);
+	if (!s->relay)
+		return;
 	if (getsockopt(s->udp_fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
 		metric_inc(s->t->m.relay_icmp);
 	if (uv_poll_start(&s->relay->poll, UV_READABLE, on_poll) < 0)
@@ -179,6 +181,8 @@ static void count_send_error(struct transport *t, int err)
 struct relay_loop {
 	struct session *s;	/* whose records the batch holds */
 	unsigned n;
+	/* Relayed since the last flush: the metrics are shared by the loops' threads. */
+	uint64_t records, bytes;
 	struct mmsghdr msgs[BATCH_MAX];
 	struct iovec iov[BATCH_MAX];
 	uint8_t buf[BATCH_MAX][BATCH_SLOT];
@@ -216,6 +220,11 @@ void relay_flush(struct transport *t)
 	unsigned done = 0;
 
 	r->s = NULL;
+	if (r->records) {
+		metric_add(t->m.records_in, r->records);
+		metric_add(t->m.bytes_in, r->bytes);
+		r->records = r->bytes = 0;
+	}
 	if (!s || !r->n)
 		goto out;
 	while (done < r->n) {
@@ -274,6 +283,8 @@ int relay_forward(struct session *s, const uint8_t *record, size_t len)
 			count_send_error(s->t, errno);
 			return -errno;
 		}
+		r->records++;
+		r->bytes += len;
 		return 0;
 	}
 	r->s = s;
@@ -283,6 +294,8 @@ int relay_forward(struct session *s, const uint8_t *record, size_t len)
 	iov->iov_len = len;
 	r->msgs[r->n].msg_hdr = (struct msghdr){ .msg_iov = iov, .msg_iovlen = 1 };
 	r->n++;
+	r->records++;
+	r->bytes += len;
 	return 0;
 }
 
