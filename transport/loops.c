@@ -77,10 +77,17 @@ void loop_run(struct transport *t)
 {
 	while (!t->done)
 		uv_run(&t->loop, UV_RUN_ONCE);
-	pthread_mutex_lock(&t->call_lock);
-	t->running = false;
-	pthread_mutex_unlock(&t->call_lock);
-	run_calls(t);	/* any that came as it stopped */
+	/* Calls that came as it stopped run here; later ones run on their callers' threads. */
+	for (;;) {
+		run_calls(t);
+		pthread_mutex_lock(&t->call_lock);
+		if (!t->calls) {
+			t->running = false;
+			pthread_mutex_unlock(&t->call_lock);
+			return;
+		}
+		pthread_mutex_unlock(&t->call_lock);
+	}
 }
 
 static void *loop_thread(void *arg)
