@@ -9,6 +9,7 @@
 #include "common/metrics.h"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,10 +169,13 @@ static void count_send_error(struct transport *t, int err)
  * Records bound for WireGuard are gathered while lws parses what the loop
  * read and go out with one sendmmsg() per session: when another session's
  * record comes, when the batch is full, and at the end of the loop's turn
- * (turn.c).
+ * (turn.c). Records of one length in a row (a full-sized WireGuard burst)
+ * go as one UDP GSO message: the kernel cuts it into the same datagrams
+ * after one pass through the IP stack instead of one each.
  */
 #define BATCH_MAX 32
 #define BATCH_SLOT 2048
+#define GSO_MAX_BYTES 65000
 
 /* Datagrams read with one recvmmsg(); reads per wake-up are bounded too. */
 #define RX_BATCH 16
@@ -183,9 +187,15 @@ struct relay_loop {
 	unsigned n;
 	/* Relayed since the last flush: the metrics are shared by the loops' threads. */
 	uint64_t records, bytes;
-	struct mmsghdr msgs[BATCH_MAX];
+	struct mmsghdr msgs[BATCH_MAX];	/* one per record */
 	struct iovec iov[BATCH_MAX];
 	uint8_t buf[BATCH_MAX][BATCH_SLOT];
+	struct mmsghdr runs[BATCH_MAX];	/* one per run of records of one length */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[BATCH_MAX];
+	bool no_gso;		/* the kernel or the route refused it once */
 
 	struct mmsghdr rx_msgs[RX_BATCH];
 	struct iovec rx_iov[RX_BATCH];
@@ -213,11 +223,60 @@ void relay_loop_free(struct transport *t)
 	t->relay = NULL;
 }
 
+/* Groups the batch into messages: a run of records of one length, the last maybe shorter. */
+static unsigned batch_runs(struct relay_loop *r)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < r->n; k++) {
+		size_t len = r->iov[i].iov_len, total = len;
+		struct msghdr *h = &r->runs[k].msg_hdr;
+		unsigned j = i + 1;
+		struct cmsghdr *c;
+
+		while (!r->no_gso && j < r->n && r->iov[j].iov_len <= len &&
+		       total + r->iov[j].iov_len <= GSO_MAX_BYTES) {
+			total += r->iov[j++].iov_len;
+			if (r->iov[j - 1].iov_len < len)
+				break;
+		}
+		*h = (struct msghdr){ .msg_iov = &r->iov[i], .msg_iovlen = j - i };
+		if (j - i > 1) {
+			h->msg_control = r->ctl[k].buf;
+			h->msg_controllen = sizeof(r->ctl[k].buf);
+			c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			*(uint16_t *)(void *)CMSG_DATA(c) = (uint16_t)len;
+		}
+		i = j;
+	}
+	return k;
+}
+
+/* One message per record, from record i on. */
+static void send_each(struct transport *t, int fd, unsigned i)
+{
+	struct relay_loop *r = t->relay;
+
+	while (i < r->n) {
+		int n = sendmmsg(fd, r->msgs + i, r->n - i, MSG_DONTWAIT);
+
+		if (n < 0) {
+			count_send_error(t, errno);
+			i++;	/* that one is lost; try the rest */
+			continue;
+		}
+		i += (unsigned)n;
+	}
+}
+
 void relay_flush(struct transport *t)
 {
 	struct relay_loop *r = t->relay;
 	struct session *s = r->s;
-	unsigned done = 0;
+	unsigned done = 0, k;
 
 	r->s = NULL;
 	if (r->records) {
@@ -227,15 +286,24 @@ void relay_flush(struct transport *t)
 	}
 	if (!s || !r->n)
 		goto out;
-	while (done < r->n) {
-		int n = sendmmsg(s->udp_fd, r->msgs + done, r->n - done, MSG_DONTWAIT);
+	k = batch_runs(r);
+	while (done < k) {
+		int n = sendmmsg(s->udp_fd, r->runs + done, k - done, MSG_DONTWAIT);
+		struct msghdr *h = &r->runs[done].msg_hdr;
 
-		if (n < 0) {
-			count_send_error(t, errno);
-			done++;	/* that one is lost; try the rest */
+		if (n >= 0) {
+			done += (unsigned)n;
 			continue;
 		}
-		done += (unsigned)n;
+		if (h->msg_control && (errno == EMSGSIZE || errno == EINVAL || errno == EIO ||
+				       errno == ENOPROTOOPT)) {
+			/* No GSO here (an old kernel, a path MTU under the length). */
+			r->no_gso = true;
+			send_each(t, s->udp_fd, (unsigned)(h->msg_iov - r->iov));
+			goto out;
+		}
+		count_send_error(t, errno);
+		done++;	/* that run is lost; try the rest */
 	}
 out:
 	r->n = 0;

@@ -40,3 +40,17 @@ pass "4 sessions at once"
 records=$(( 4 * (40 + 48 + 100 + 3 + 2 + 12) + 4 * (24 + 12) ))
 check "every record relayed once each way" metric_is 'wssd_records_total{dir="out"}' "$records"
 check "none dropped" metric_is 'wssd_drops_total{reason="send_queue_full"}' 0
+
+# WireGuard across a link of MTU 1280: runs of 1400-byte records are too
+# long for one UDP GSO message on that route, and go one by one instead
+# (as IP fragments), every one of them, in order.
+kill "$WSSD_PID"
+wait "$WSSD_PID" 2>/dev/null
+ip -n "$GW" link set dev "$NS_LINK_A" mtu 1280
+ip -n "$CL" link set dev "$NS_LINK_B" mtu 1280
+ns_spawn "$CL" "$TEST_TMP/echo-far.out" "$TEST_TMP/echo-far.out" "$PROBE" udp-echo 198.18.0.2 51821
+at_exit "kill $SPAWN_PID"
+wait_for 10 grep -q ready "$TEST_TMP/echo-far.out" || fail "far UDP echo did not start"
+wssd_start ${WSSD_TEST_ARGS:-} -s gateway.wg_address=198.18.0.2 -s gateway.wg_port=51821
+probe --tls 198.18.0.1 8443 magic burst 1400 24 burst 1400,1400,600 30 echo 100 2 ||
+	{ ns_run "$GW" curl -s "$ADMIN" | grep -E "drops|records"; fail "over a small MTU"; }
