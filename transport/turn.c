@@ -39,7 +39,8 @@ static void serve_buffered(struct transport *t)
 	while (now.head) {
 		struct session *s = lws_container_of(now.head, struct session, tls_pending);
 		struct lws_pollfd pfd;
-		unsigned i = 0;
+		bool gone = false;
+		unsigned i;
 
 		lws_dll2_remove(&s->tls_pending);
 		if (n >= TURN_MAX_SERVICE) {
@@ -47,16 +48,18 @@ static void serve_buffered(struct transport *t)
 			continue;
 		}
 		t->serving = s;
-		while (s->ssl && SSL_has_pending(s->ssl) && !SSL_want_read(s->ssl) &&
-		       i++ < TURN_SESSION_RECORDS) {
+		for (i = 0; i < TURN_SESSION_RECORDS; i++, n++) {
+			if (!s->ssl || !SSL_has_pending(s->ssl) || SSL_want_read(s->ssl))
+				break;
 			pfd.fd = lws_get_socket_fd(s->wsi);
 			pfd.events = pfd.revents = LWS_POLLIN;
-			n++;
-			if (lws_service_fd(t->ctx, &pfd) != 0 || !s->t)
-				break;	/* closed */
+			if (lws_service_fd(t->ctx, &pfd) != 0 || !s->t) {
+				gone = true;	/* closed: not to be touched again */
+				break;
+			}
 		}
 		t->serving = NULL;
-		if (i > TURN_SESSION_RECORDS && s->t)
+		if (!gone && i == TURN_SESSION_RECORDS)
 			turn_tls_read(s);
 	}
 }
