@@ -7,9 +7,9 @@
 /*
  * A bounded FIFO of records. Each slot keeps its buffer once allocated (if
  * of the usual size), so a busy session stops allocating after its first
- * few records and an idle one holds nothing. A slot's bytes are laid out as [headroom][4-byte length]
- * [record], ready for a writer that needs space in front (lws_write wants
- * LWS_PRE bytes).
+ * few records and an idle one holds nothing. A slot's bytes are laid out
+ * as [headroom][4-byte length][record], ready for a writer that needs
+ * space in front.
  */
 struct recq_slot {
 	uint8_t *buf;

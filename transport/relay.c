@@ -391,7 +391,8 @@ static void relay_read(struct session *s)
 		for (int i = 0; i < n; i++) {
 			size_t len = r->rx_msgs[i].msg_len;
 
-			if ((r->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || len > FRAME_MAX_RECORD) {
+			if ((r->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    len > FRAME_MAX_RECORD) {
 				metric_inc(t->m.drop_udp_send);
 				continue;
 			}

@@ -131,10 +131,10 @@ struct ws_ctx {
 static int on_ws_data(void *ctx, const uint8_t *data, size_t len)
 {
 	struct ws_ctx *c = ctx;
+	uint32_t n = len < FRAME_HEADER_LEN ? 0 :
+		(uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
 
-	if (len < FRAME_HEADER_LEN ||
-	    ((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3]) !=
-		    len - FRAME_HEADER_LEN) {
+	if (len < FRAME_HEADER_LEN || n != len - FRAME_HEADER_LEN) {
 		c->r->bad++;
 		return 0;
 	}
