@@ -96,8 +96,12 @@ void engine_request(struct jit_engine *e, struct jit_port *p, const struct jit_r
 void engine_results(struct jit_engine *e);
 void engine_expire_pending(struct jit_engine *e, int64_t now);
 
-/* engine-sync.c: the device against the store */
+/*
+ * engine-sync.c: the device against the store. After start, everything that
+ * reads or changes both runs while no install is under way (provision_exclusive).
+ */
 int engine_sync(struct jit_engine *e, bool at_start);
+void engine_resync(struct jit_engine *e);
 int engine_adopt(struct jit_engine *e);
 int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const char *reason);
 char *engine_installed_text(struct jit_engine *e, bool json, int *status);

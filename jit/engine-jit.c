@@ -86,7 +86,7 @@ void engine_metrics_register(struct jit_engine *e)
 					 "Control-plane request duration", seconds, 12);
 	m->provision_seconds = metric_histogram("wssd_provision_seconds",
 		"From an initiation's job submitted to its peer installed", seconds, 12);
-	m->refused_busy = metric_counter("wssd_jit_refused_total", "reason=\"busy\"",
+	m->refused_busy = metric_counter("wssd_jit_refused_total", "reason=\"job_queue_full\"",
 					 "Initiations refused before a look-up, by reason");
 	m->jobs_expired = metric_counter("wssd_jit_refused_total", "reason=\"job_timeout\"", NULL);
 	m->installs = metric_counter("wssd_installs_total", NULL, "Peers installed by JIT");
@@ -246,14 +246,13 @@ static void result(void *ctx, const struct provision_result *r)
 		}
 		metric_inc(e->m.installs);
 		metric_observe(e->m.provision_seconds, (double)r->latency_us / 1e6);
-		log_info("event=peer_installed key=%s via=%s latency_ms=%.1f joined=%u %s", b64,
-			 r->via == STORE_VIA_UDP ? "udp" : "ws", (double)r->latency_us / 1000,
-			 r->joined, r->detail);
+		log_info("event=peer_installed key=%s latency_ms=%.1f joined=%u %s", b64,
+			 (double)r->latency_us / 1000, r->joined, r->detail);
 	} else {
 		if (r->outcome == PROVISION_FAILED)
 			metric_inc(e->m.install_failures);
-		log_info("event=peer_refused key=%s outcome=%s detail=\"%s\"", b64,
-			 provision_outcome_name(r->outcome), r->detail);
+		log_info("event=peer_refused key=%s outcome=%s latency_ms=%.1f detail=\"%s\"", b64,
+			 provision_outcome_name(r->outcome), (double)r->latency_us / 1000, r->detail);
 	}
 	release_waiters(e, r->key, installed, provision_outcome_name(r->outcome));
 }

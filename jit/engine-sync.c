@@ -212,7 +212,7 @@ int engine_adopt(struct jit_engine *e)
 	return ret;
 }
 
-int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const char *reason)
+static int evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const char *reason)
 {
 	char b64[WG_KEY_B64_LEN];
 	int ret;
@@ -233,6 +233,38 @@ int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const char
 	log_info("event=peer_evicted key=%s reason=%s carried=%s", b64, reason,
 		 jit_engine_carried(e, key) ? "yes" : "no");
 	return 0;
+}
+
+struct evict_call {
+	struct jit_engine *e;
+	const uint8_t *key;
+	const char *reason;
+	int ret;
+};
+
+static void evict_exclusive(void *ctx)
+{
+	struct evict_call *c = ctx;
+
+	c->ret = evict(c->e, c->key, c->reason);
+}
+
+int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const char *reason)
+{
+	struct evict_call c = { e, key, reason, 0 };
+
+	provision_exclusive(e->prov, evict_exclusive, &c);
+	return c.ret;
+}
+
+static void sync_exclusive(void *ctx)
+{
+	engine_sync(ctx, false);
+}
+
+void engine_resync(struct jit_engine *e)
+{
+	provision_exclusive(e->prov, sync_exclusive, e);
 }
 
 static void put_json_row(FILE *f, bool first, const char *b64, const struct store_installed *r,

@@ -202,7 +202,7 @@ static void tick(struct jit_engine *e)
 	}
 	if (now >= e->next_sync) {
 		e->next_sync = now + (int64_t)e->o.sync_interval * 1000000;
-		engine_sync(e, false);
+		engine_resync(e);
 	}
 }
 

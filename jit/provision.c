@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,11 +30,35 @@ struct job {
 	struct job *next;
 };
 
+/*
+ * A peer waiting for the device. The device takes one request at a time,
+ * and a request can carry many peers: workers queue their peers, and
+ * whichever finds nobody writing takes the whole queue to the device in
+ * one request (as a database groups commits). The store's rows go first, in
+ * one transaction: a crash between the two leaves rows the device lacks,
+ * which the next start forgets, never a peer of wssd's without its row.
+ * provision_exclusive() keeps readers of both (resync, reaper, evictions)
+ * from seeing a batch half done.
+ */
+struct device_write {
+	struct wgdev_set_peer change;
+	struct store_installed row;	/* written before the device is */
+	const char *detail;		/* for the event log */
+	int result;
+	bool done;
+	struct device_write *next;
+};
+
+#define WRITE_BATCH 256
+
 struct provision {
 	struct provision_options o;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	pthread_mutex_t dev_lock;	/* one device call at a time */
+	pthread_mutex_t dev_lock;	/* the write queue below */
+	pthread_cond_t dev_wake;
+	struct device_write *writes, **writes_tail;
+	bool writing;			/* a worker is writing a batch */
 	pthread_t *threads;
 	unsigned n_threads;
 	struct job *queue_head, *queue_tail;
@@ -57,6 +82,104 @@ const char *provision_outcome_name(enum provision_outcome outcome)
 	return outcome < PROVISION_OUTCOME_COUNT ? outcome_names[outcome] : "unknown";
 }
 
+/* A request that fails is retried peer by peer, so each learns its own errno. */
+static void write_chunk(struct provision *p, struct device_write *first, struct device_write *end)
+{
+	struct wgdev_set_peer changes[WRITE_BATCH];
+	struct store_installed rows[WRITE_BATCH] = { 0 };
+	const char *details[WRITE_BATCH] = { 0 };
+	struct wgdev_set set = { .peers = changes };
+	struct store *store = p->o.lookup.store;
+	int ret;
+
+	for (struct device_write *w = first; w != end; w = w->next) {
+		rows[set.n_peers] = w->row;
+		details[set.n_peers] = w->detail;
+		changes[set.n_peers++] = w->change;
+	}
+	/* Without its rows the batch does not go to the device at all. */
+	ret = store_installed_put_many(store, rows, details, set.n_peers);
+	if (ret < 0) {
+		for (struct device_write *v = first; v != end; v = v->next)
+			v->result = ret;
+		goto out;
+	}
+	ret = wgdev_apply(p->o.dev, &set);
+	for (struct device_write *v = first; v != end; v = v->next) {
+		char why[96];
+
+		v->result = ret;
+		if (ret < 0 && set.n_peers > 1) {
+			struct wgdev_set one = { .peers = &v->change, .n_peers = 1 };
+
+			v->result = wgdev_apply(p->o.dev, &one);
+		}
+		if (v->result == 0)
+			continue;
+		store_installed_remove(store, v->row.public_key);
+		snprintf(why, sizeof(why), "device refused the peer: %s", strerror(-v->result));
+		store_event_add(store, v->row.public_key, "install_failed", why);
+	}
+out:
+	sodium_memzero(changes, sizeof(changes));
+}
+
+static void write_batch(struct provision *p, struct device_write *batch)
+{
+	while (batch) {
+		struct device_write *end = batch;
+
+		for (unsigned n = 0; end && n < WRITE_BATCH; n++)
+			end = end->next;
+		write_chunk(p, batch, end);
+		batch = end;
+	}
+}
+
+void provision_exclusive(struct provision *p, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&p->dev_lock);
+	while (p->writing)
+		pthread_cond_wait(&p->dev_wake, &p->dev_lock);
+	p->writing = true;
+	pthread_mutex_unlock(&p->dev_lock);
+	fn(ctx);
+	pthread_mutex_lock(&p->dev_lock);
+	p->writing = false;
+	pthread_cond_broadcast(&p->dev_wake);
+	pthread_mutex_unlock(&p->dev_lock);
+}
+
+static int device_write(struct provision *p, struct device_write *w)
+{
+	pthread_mutex_lock(&p->dev_lock);
+	w->done = false;
+	w->next = NULL;
+	*p->writes_tail = w;
+	p->writes_tail = &w->next;
+	while (!w->done) {
+		struct device_write *batch;
+
+		if (p->writing) {
+			pthread_cond_wait(&p->dev_wake, &p->dev_lock);
+			continue;
+		}
+		batch = p->writes;
+		p->writes = NULL;
+		p->writes_tail = &p->writes;
+		p->writing = true;
+		pthread_mutex_unlock(&p->dev_lock);
+		write_batch(p, batch);
+		pthread_mutex_lock(&p->dev_lock);
+		for (; batch; batch = batch->next)
+			batch->done = true;
+		p->writing = false;
+		pthread_cond_broadcast(&p->dev_wake);
+	}
+	pthread_mutex_unlock(&p->dev_lock);
+	return w->result;
+}
+
 static void install(struct provision *p, const struct job *job, const struct jit_peer *peer,
 		    struct provision_result *r)
 {
@@ -71,28 +194,27 @@ static void install(struct provision *p, const struct job *job, const struct jit
 			peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
 	const struct sockaddr *endpoint =
 		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
-	struct store_installed row = { 0 };
+	struct device_write w = { 0 };
 	int ret;
 
-	pthread_mutex_lock(&p->dev_lock);
-	ret = wgdev_set_peer(p->o.dev, peer, endpoint, keepalive);
-	pthread_mutex_unlock(&p->dev_lock);
-	if (ret < 0) {
-		r->outcome = PROVISION_FAILED;
-		snprintf(r->detail, sizeof(r->detail), "device refused the peer: %s", strerror(-ret));
-		store_event_add(p->o.lookup.store, job->key, "install_failed", r->detail);
-		return;
-	}
-	r->outcome = PROVISION_INSTALLED;
-	memcpy(row.public_key, job->key, WG_KEY_LEN);
-	endpoint_format(&job->endpoint, row.endpoint, sizeof(row.endpoint));
-	row.via = job->via;
-	row.installed_at = row.last_seen = (int64_t)time(NULL);
-	store_installed_put(p->o.lookup.store, &row);
 	snprintf(r->detail, sizeof(r->detail), "via=%s source=%s allowed_ips=%zu",
 		 job->via == STORE_VIA_UDP ? "udp" : "ws", lookup_source_name(r->source),
 		 peer->n_allowedips);
-	store_event_add(p->o.lookup.store, job->key, "installed", r->detail);
+	memcpy(w.row.public_key, job->key, WG_KEY_LEN);
+	endpoint_format(&job->endpoint, w.row.endpoint, sizeof(w.row.endpoint));
+	w.row.via = job->via;
+	w.row.installed_at = w.row.last_seen = (int64_t)time(NULL);
+	w.detail = r->detail;
+	ret = wgdev_peer_change(&w.change, peer, endpoint, keepalive);
+	if (ret == 0)
+		ret = device_write(p, &w);
+	sodium_memzero(&w.change, sizeof(w.change));
+	if (ret < 0) {
+		r->outcome = PROVISION_FAILED;
+		snprintf(r->detail, sizeof(r->detail), "not installed: %s", strerror(-ret));
+		return;
+	}
+	r->outcome = PROVISION_INSTALLED;
 }
 
 static void run_job(struct provision *p, const struct job *job, struct provision_result *r)
@@ -183,6 +305,8 @@ int provision_new(struct provision **out, const struct provision_options *opts)
 	p->efd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->dev_lock, NULL);
+	pthread_cond_init(&p->dev_wake, NULL);
+	p->writes_tail = &p->writes;
 	pthread_cond_init(&p->wake, NULL);
 	ret = keymap_init(&p->inflight, sizeof(struct job *));
 	if (ret < 0)
@@ -232,6 +356,7 @@ void provision_free(struct provision *p)
 		p->done_head = next;
 	}
 	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->dev_wake);
 	pthread_mutex_destroy(&p->dev_lock);
 	pthread_mutex_destroy(&p->lock);
 	free(p->threads);

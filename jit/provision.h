@@ -68,4 +68,10 @@ size_t provision_drain(struct provision *p,
 
 const char *provision_outcome_name(enum provision_outcome outcome);
 
+/*
+ * Runs fn while no install is under way and none starts: for whoever reads
+ * or changes the device and the installed-peers table together.
+ */
+void provision_exclusive(struct provision *p, void (*fn)(void *ctx), void *ctx);
+
 #endif

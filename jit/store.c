@@ -791,23 +791,78 @@ int store_backoff_get(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t *u
 	return ret;
 }
 
+/* In a transaction the caller holds. */
+static int event_add_locked(struct store *s, const uint8_t key[WG_KEY_LEN], const char *event,
+			    const char *detail)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_EV_ADD);
+	int ret = 0;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, time(NULL));
+	if (key)
+		bind_key(st, 2, key);
+	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
+	if (detail)
+		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		ret = db_error(s, "event_add");
+	stmt_done(st);
+	if (ret < 0)
+		return ret;
+	/* ids only grow (AUTOINCREMENT): everything STORE_EVENTS_MAX behind the new one goes. */
+	st = stmt_get(s, ST_EV_TRIM);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(s->db));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		ret = db_error(s, "event_trim");
+	stmt_done(st);
+	return ret;
+}
+
+static int installed_put_locked(struct store *s, const struct store_installed *row)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_INST_PUT);
+	int ret;
+
+	if (!st)
+		return -EIO;
+	bind_key(st, 1, row->public_key);
+	sqlite3_bind_text(st, 2, row->endpoint, strnlen(row->endpoint, sizeof(row->endpoint)),
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row->via == STORE_VIA_UDP ? "udp" : "ws", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, row->installed_at);
+	sqlite3_bind_int64(st, 5, row->last_seen);
+	ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "installed_put");
+	stmt_done(st);
+	return ret;
+}
+
 int store_installed_put(struct store *s, const struct store_installed *row)
 {
-	sqlite3_stmt *st;
-	int ret = -EIO;
+	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	st = stmt_get(s, ST_INST_PUT);
-	if (st) {
-		bind_key(st, 1, row->public_key);
-		sqlite3_bind_text(st, 2, row->endpoint, strnlen(row->endpoint, sizeof(row->endpoint)),
-				  SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, row->via == STORE_VIA_UDP ? "udp" : "ws", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, row->installed_at);
-		sqlite3_bind_int64(st, 5, row->last_seen);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_error(s, "installed_put");
-		stmt_done(st);
+	ret = installed_put_locked(s, row);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_installed_put_many(struct store *s, const struct store_installed *rows,
+			     const char *const *details, size_t n)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = txn_begin(s);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		ret = installed_put_locked(s, &rows[i]);
+		if (ret == 0)
+			ret = event_add_locked(s, rows[i].public_key, "installed", details[i]);
 	}
+	ret = txn_end(s, ret);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -879,41 +934,12 @@ out:
 int store_event_add(struct store *s, const uint8_t key[WG_KEY_LEN], const char *event,
 		    const char *detail)
 {
-	sqlite3_stmt *st;
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	ret = txn_begin(s);
-	if (ret < 0)
-		goto out;
-	st = stmt_get(s, ST_EV_ADD);
-	if (!st) {
-		ret = txn_end(s, -EIO);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, time(NULL));
-	if (key)
-		bind_key(st, 2, key);
-	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
-	if (detail)
-		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		ret = db_error(s, "event_add");
-	stmt_done(st);
-	if (ret == 0) {
-		/* ids only grow (AUTOINCREMENT): everything STORE_EVENTS_MAX behind the new one goes. */
-		st = stmt_get(s, ST_EV_TRIM);
-		if (!st) {
-			ret = -EIO;
-		} else {
-			sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(s->db));
-			if (sqlite3_step(st) != SQLITE_DONE)
-				ret = db_error(s, "event_trim");
-			stmt_done(st);
-		}
-	}
-	ret = txn_end(s, ret);
-out:
+	if (ret == 0)
+		ret = txn_end(s, event_add_locked(s, key, event, detail));
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

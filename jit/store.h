@@ -105,6 +105,9 @@ int store_backoff_set(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t un
 int store_backoff_get(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t *until);
 
 int store_installed_put(struct store *s, const struct store_installed *row);
+/* Rows with their "installed" events (details[i]), all or nothing. */
+int store_installed_put_many(struct store *s, const struct store_installed *rows,
+			     const char *const *details, size_t n);
 int store_installed_touch(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t last_seen);
 int store_installed_remove(struct store *s, const uint8_t key[WG_KEY_LEN]);
 int store_installed_foreach(struct store *s,

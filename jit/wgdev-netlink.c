@@ -164,7 +164,8 @@ int wgnl_set_next(struct wgnl_set_iter *it, void *buf, size_t size, uint16_t fam
 		return 0;
 	if (max < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)))
 		return -EMSGSIZE;
-	for (size_t i = 0; i < set->n_peers; i++) {
+	/* at the first message only: at every one, a large set would cost peers^2 */
+	for (size_t i = 0; it->first && i < set->n_peers; i++) {
 		const struct wgdev_set_peer *p = &set->peers[i];
 
 		if ((p->flags & WGDEV_PEER_HAS_ENDPOINT) && !(p->flags & WGDEV_PEER_REMOVE) &&
@@ -449,21 +450,47 @@ static int device_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_ERROR;
 }
 
+/* The kernel's answer in an NLMSG_ERROR: 0 or -errno; -EBADMSG if malformed. */
+static int nlmsg_error(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e) || e->error > 0 || e->error < -4095)
+		return -EBADMSG;
+	return e->error;
+}
+
+/*
+ * The next whole message of a receive, or NULL: at its end (*left is 0) or
+ * at a message cut short. mnl_nlmsg_ok takes a length of 2 GiB or more for
+ * a negative one, and libmnl walks attributes up to the aligned end of a
+ * message, so an unaligned last message must not end the receive.
+ */
+static const struct nlmsghdr *next_msg(const char **at, size_t *left)
+{
+	const struct nlmsghdr *nlh = (const void *)*at;
+	size_t len;
+
+	if (*left < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > *left)
+		return NULL;
+	len = MNL_ALIGN(nlh->nlmsg_len);
+	if (len > *left)
+		return NULL;
+	*at += len;
+	*left -= len;
+	return nlh;
+}
+
 int wgnl_dump_feed(struct wgnl_dump *d, const void *buf, size_t len, uint32_t seq,
 		   uint32_t portid)
 {
-	const struct nlmsghdr *nlh = buf;
-	int left = len > INT32_MAX ? INT32_MAX : (int)len;
+	const struct nlmsghdr *nlh;
+	const char *at = buf;
+	size_t left = len;
 
 	if (len < sizeof(*nlh))
 		return -EBADMSG;
-	/*
-	 * mnl_nlmsg_ok takes a length of 2 GiB or more for a negative one, and
-	 * libmnl walks attributes up to the aligned end of a message, so an
-	 * unaligned last message must not end the receive.
-	 */
-	while (left >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
-	       nlh->nlmsg_len <= (uint32_t)left && MNL_ALIGN(nlh->nlmsg_len) <= (uint32_t)left) {
+	while ((nlh = next_msg(&at, &left))) {
 		struct parse_ctx c = { .d = d };
 
 		if (!mnl_nlmsg_portid_ok(nlh, portid) || !mnl_nlmsg_seq_ok(nlh, seq))
@@ -476,12 +503,10 @@ int wgnl_dump_feed(struct wgnl_dump *d, const void *buf, size_t len, uint32_t se
 		case NLMSG_DONE:
 			return 0;
 		case NLMSG_ERROR: {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			int ret = nlmsg_error(nlh);
 
-			if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e) || e->error >= 0 ||
-			    e->error < -4095)
-				return -EBADMSG;
-			return e->error;
+			/* a dump ends with NLMSG_DONE: an acknowledgement here is no answer */
+			return ret ? ret : -EBADMSG;
 		}
 		case NLMSG_OVERRUN:
 			return -ENOBUFS;
@@ -493,7 +518,24 @@ int wgnl_dump_feed(struct wgnl_dump *d, const void *buf, size_t len, uint32_t se
 			if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(struct genlmsghdr)), device_cb, &c) < 0)
 				return c.err ? c.err : -EBADMSG;
 		}
-		nlh = mnl_nlmsg_next(nlh, &left);
+	}
+	return left == 0 ? 1 : -EBADMSG;
+}
+
+int wgnl_ack_feed(const void *buf, size_t len, uint32_t seq, uint32_t portid)
+{
+	const struct nlmsghdr *nlh;
+	const char *at = buf;
+	size_t left = len;
+
+	while ((nlh = next_msg(&at, &left))) {
+		/* the answer to an earlier request that was cut short */
+		if (!mnl_nlmsg_portid_ok(nlh, portid) || !mnl_nlmsg_seq_ok(nlh, seq))
+			continue;
+		if (nlh->nlmsg_type == NLMSG_ERROR)
+			return nlmsg_error(nlh);
+		if (nlh->nlmsg_type == NLMSG_OVERRUN)
+			return -ENOBUFS;
 	}
 	return left == 0 ? 1 : -EBADMSG;
 }
@@ -505,20 +547,22 @@ static int nl_send(struct wgdev *dev, const struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* Reads acknowledgements until the one for seq. */
-static int nl_ack(struct wgdev *dev, uint32_t seq)
+int wgnl_request(struct wgdev *dev, const struct nlmsghdr *nlh)
 {
-	char buf[WGNL_MSG_MAX];
+	char buf[WGNL_ACK_BUF];
 	ssize_t n;
 	int ret;
 
+	if ((ret = nl_send(dev, nlh)))
+		return ret;
 	do {
 		n = mnl_socket_recvfrom(dev->nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, seq, dev->portid, NULL, NULL);
-	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? -errno : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* ENOSPC: an answer larger than any acknowledgement */
+		ret = n < 0 ? -errno : wgnl_ack_feed(buf, (size_t)n, nlh->nlmsg_seq, dev->portid);
+	} while (ret == 1);
+	return ret;
 }
 
 static int family_cb(const struct nlattr *attr, void *data)
@@ -536,6 +580,30 @@ static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return mnl_attr_parse(nlh, MNL_ALIGN(sizeof(struct genlmsghdr)), family_cb, data);
 }
 
+int wgnl_socket_open(struct wgdev *dev)
+{
+	int one = 1, ret;
+
+	dev->nl = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC);
+	if (!dev->nl)
+		return -errno;
+	if (mnl_socket_bind(dev->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(dev->nl);
+		dev->nl = NULL;
+		return ret;
+	}
+	/*
+	 * An error's acknowledgement then echoes the request's header only, not
+	 * the whole request (kernels before 4.3 refuse the option: the ack
+	 * buffer holds a whole echo too).
+	 */
+	mnl_socket_setsockopt(dev->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	dev->portid = mnl_socket_get_portid(dev->nl);
+	dev->seq = (uint32_t)time(NULL);
+	return 0;
+}
+
 int wgnl_open(struct wgdev *dev)
 {
 	char buf[WGNL_MSG_MAX];
@@ -544,15 +612,8 @@ int wgnl_open(struct wgdev *dev)
 	ssize_t n;
 	int ret;
 
-	dev->nl = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC);
-	if (!dev->nl)
-		return -errno;
-	if (mnl_socket_bind(dev->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	dev->portid = mnl_socket_get_portid(dev->nl);
-	dev->seq = (uint32_t)time(NULL);
+	if ((ret = wgnl_socket_open(dev)))
+		return ret;
 	nlh = put_genl_header(buf, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, ++dev->seq,
 			      CTRL_CMD_GETFAMILY, 1);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
@@ -659,7 +720,8 @@ int wgnl_set(struct wgdev *dev, const struct wgdev_set *set)
 			ret = len;
 			break;
 		}
-		if ((ret = nl_send(dev, (struct nlmsghdr *)buf)) || (ret = nl_ack(dev, seq)))
+		/* the kernel applied the messages before a refused one */
+		if ((ret = wgnl_request(dev, (struct nlmsghdr *)buf)))
 			break;
 	}
 	sodium_memzero(buf, WGNL_MSG_MAX);

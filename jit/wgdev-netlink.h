@@ -1,18 +1,44 @@
 #ifndef JIT_WGDEV_NETLINK_H
 #define JIT_WGDEV_NETLINK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jit/wgdev-impl.h"
 
-/* Set messages are built to fit this; dumps are read with the larger one. */
+struct nlmsghdr;
+
+/*
+ * Set messages are built to fit this; dumps are read with the larger one;
+ * acknowledgements with one that holds an uncapped echo of a whole request.
+ */
 #define WGNL_MSG_MAX 8192
 #define WGNL_DUMP_BUF 32768
+#define WGNL_ACK_BUF (WGNL_MSG_MAX + 512)
 
 int wgnl_open(struct wgdev *dev);
 void wgnl_close(struct wgdev *dev);
 int wgnl_get(struct wgdev *dev, struct wgdev_state *out);
+/* On error, the messages before the refused one were applied. */
 int wgnl_set(struct wgdev *dev, const struct wgdev_set *set);
+
+/*
+ * The socket alone: opened, bound, with capped acknowledgements
+ * (NETLINK_CAP_ACK); wgnl_open then looks the family up.
+ */
+int wgnl_socket_open(struct wgdev *dev);
+/*
+ * Sends one request and reads until its acknowledgement: returns 0 or the
+ * kernel's -errno, and the socket is ready for the next request either way.
+ */
+int wgnl_request(struct wgdev *dev, const struct nlmsghdr *nlh);
+/*
+ * Looks for the acknowledgement of seq in a receive. Returns 1 when it is
+ * not there (read on), 0 for success, the kernel's -errno, -ENOBUFS for an
+ * overrun, -EBADMSG for a malformed receive. Other messages (data, answers
+ * to earlier requests cut short) are read past.
+ */
+int wgnl_ack_feed(const void *buf, size_t len, uint32_t seq, uint32_t portid);
 
 /*
  * Splits a set into SET_DEVICE messages: device attributes in the first,

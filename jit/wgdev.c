@@ -152,38 +152,46 @@ int wgdev_set_listen_port(struct wgdev *dev, uint16_t port)
 	return wgdev_apply(dev, &set);
 }
 
-int wgdev_set_peer(struct wgdev *dev, const struct jit_peer *peer,
-		   const struct sockaddr *endpoint, int keepalive)
+int wgdev_peer_change(struct wgdev_set_peer *out, const struct jit_peer *peer,
+		      const struct sockaddr *endpoint, int keepalive)
 {
-	struct wgdev_set_peer p = {
-		.flags = WGDEV_PEER_REPLACE_ALLOWEDIPS,
-		.allowedips = peer->allowedips,
-		.n_allowedips = peer->n_allowedips,
-	};
-	struct wgdev_set set = { .peers = &p, .n_peers = 1 };
-	int ret;
-
+	memset(out, 0, sizeof(*out));
 	if (keepalive > 65535)
 		return -EINVAL;
-	memcpy(p.public_key, peer->public_key, WG_KEY_LEN);
+	out->flags = WGDEV_PEER_REPLACE_ALLOWEDIPS;
+	out->allowedips = peer->allowedips;
+	out->n_allowedips = peer->n_allowedips;
+	memcpy(out->public_key, peer->public_key, WG_KEY_LEN);
 	if (peer->has_preshared_key) {
-		memcpy(p.preshared_key, peer->preshared_key, WG_KEY_LEN);
-		p.flags |= WGDEV_PEER_HAS_PSK;
+		memcpy(out->preshared_key, peer->preshared_key, WG_KEY_LEN);
+		out->flags |= WGDEV_PEER_HAS_PSK;
 	}
 	if (endpoint) {
 		if (endpoint->sa_family == AF_INET)
-			memcpy(&p.endpoint, endpoint, sizeof(struct sockaddr_in));
+			memcpy(&out->endpoint, endpoint, sizeof(struct sockaddr_in));
 		else if (endpoint->sa_family == AF_INET6)
-			memcpy(&p.endpoint, endpoint, sizeof(struct sockaddr_in6));
+			memcpy(&out->endpoint, endpoint, sizeof(struct sockaddr_in6));
 		else
 			return -EAFNOSUPPORT;
-		p.flags |= WGDEV_PEER_HAS_ENDPOINT;
+		out->flags |= WGDEV_PEER_HAS_ENDPOINT;
 	}
 	if (keepalive >= 0) {
-		p.persistent_keepalive = (uint16_t)keepalive;
-		p.flags |= WGDEV_PEER_HAS_KEEPALIVE;
+		out->persistent_keepalive = (uint16_t)keepalive;
+		out->flags |= WGDEV_PEER_HAS_KEEPALIVE;
 	}
-	ret = wgdev_apply(dev, &set);
+	return 0;
+}
+
+int wgdev_set_peer(struct wgdev *dev, const struct jit_peer *peer,
+		   const struct sockaddr *endpoint, int keepalive)
+{
+	struct wgdev_set_peer p;
+	struct wgdev_set set = { .peers = &p, .n_peers = 1 };
+	int ret;
+
+	ret = wgdev_peer_change(&p, peer, endpoint, keepalive);
+	if (ret == 0)
+		ret = wgdev_apply(dev, &set);
 	sodium_memzero(&p, sizeof(p));
 	return ret;
 }

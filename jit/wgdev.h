@@ -105,6 +105,10 @@ struct wgdev_set {
 
 int wgdev_apply(struct wgdev *dev, const struct wgdev_set *set);
 
+/* The change wgdev_set_peer makes, for many of them in one wgdev_apply. */
+int wgdev_peer_change(struct wgdev_set_peer *out, const struct jit_peer *peer,
+		      const struct sockaddr *endpoint, int keepalive);
+
 /*
  * Start-up: makes sure the interface exists and is usable, then opens it.
  * With create, a missing interface is created (a kernel link if the kernel

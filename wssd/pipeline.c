@@ -22,7 +22,7 @@
 #define SYNC_INTERVAL 60	/* seconds between device resyncs */
 #define PRUNE_INTERVAL 60
 #define KEEP_STALE 86400	/* expired configs serve stale-if-error this long */
-#define INITIATION_BURST 3	/* per session, over websocket.initiations_per_second */
+#define INITIATION_BURST 3	/* at least, per session */
 
 /* The loop's side: one per transport. */
 struct pipeline_loop {
@@ -260,15 +260,16 @@ void pipeline_public_key(const struct pipeline *pl, uint8_t out[WG_KEY_LEN])
 	memcpy(out, pl->public_key, WG_KEY_LEN);
 }
 
-/* A token bucket of websocket.initiations_per_second, INITIATION_BURST deep. */
+/* A token bucket of websocket.initiations_per_second, a second's worth deep (3 at least). */
 static bool take_token(const struct wssd_config *cfg, struct session_jit *sj, int64_t now)
 {
-	uint64_t cap = (uint64_t)INITIATION_BURST * 1000;
+	uint64_t rate = cfg->initiations_per_second;
+	uint64_t cap = (rate > INITIATION_BURST ? rate : INITIATION_BURST) * 1000;
 
 	if (!sj->bucket_at) {
 		sj->tokens = (uint32_t)cap;
 	} else {
-		uint64_t add = (uint64_t)(now - sj->bucket_at) * cfg->initiations_per_second / 1000;
+		uint64_t add = (uint64_t)(now - sj->bucket_at) * rate / 1000;
 		uint64_t t = sj->tokens + add;
 
 		sj->tokens = (uint32_t)(t < cap ? t : cap);
@@ -311,13 +312,14 @@ static enum transport_verdict on_record(void *arg, const struct transport_record
 	if (len != WG_INITIATION_LEN || record[0] != 1 || record[1] || record[2] || record[3])
 		return TRANSPORT_FORWARD;
 	metric_inc(l->pl->initiations);
-	if (noise_mac1_check(l->mac1, record, len) != NOISE_OK) {
-		metric_inc(l->pl->mac1_failures);
+	/* The bucket first: what a flooding session sends past it costs no hash. */
+	if (!take_token(l->pl->cfg, sj, clock_usec())) {
+		metric_inc(l->pl->limited);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
 	}
-	if (!take_token(l->pl->cfg, sj, clock_usec())) {
-		metric_inc(l->pl->limited);
+	if (noise_mac1_check(l->mac1, record, len) != NOISE_OK) {
+		metric_inc(l->pl->mac1_failures);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
 	}

@@ -4,14 +4,17 @@ CP_SERVER="$top_srcdir/tests/tools/cp-server.py"
 JITPROBE="$top_builddir/tests/tools/jitprobe"
 
 # cp_start NS FIXTURE [PORT]: tests/tools/cp-server.py in NS; sets CP_PORT,
-# CP_URL and CP_PID (its stdin is a pipe from sleep, so it lives until killed).
+# CP_URL and CP_PID, the server's own (its stdin is a pipe from sleep, so it
+# lives until killed; kill -STOP $CP_PID makes it stop answering).
 cp_start() {
 	_out="$TEST_TMP/cp-server.$$.out"
 	: >"$_out"
 	ns_spawn "$1" "$_out" "$TEST_TMP/cp-server.log" \
 		sh -c 'sleep 3600 | exec python3 "$0" "$1" "$2"' "$CP_SERVER" "$2" "${3:-0}"
-	CP_PID=$SPAWN_PID
+	_cp_sh=$SPAWN_PID
 	wait_for 10 test -s "$_out" || fail "cp-server.py did not start"
+	CP_PID=$(pgrep -P "$_cp_sh" -f cp-server.py)
+	[ -n "$CP_PID" ] || fail "cp-server.py has no pid"
 	CP_PORT=$(head -n 1 "$_out")
 	CP_URL="http://127.0.0.1:$CP_PORT"
 	CP_NS=$1
@@ -19,9 +22,8 @@ cp_start() {
 
 # cp_stop: stops the server cp_start started (and the sleep feeding it).
 cp_stop() {
-	pkill -P "$CP_PID" 2>/dev/null
-	kill "$CP_PID" 2>/dev/null
-	wait "$CP_PID" 2>/dev/null
+	pkill -P "$_cp_sh" 2>/dev/null
+	wait "$_cp_sh" 2>/dev/null
 	return 0
 }
 

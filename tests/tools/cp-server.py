@@ -158,6 +158,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A client's burst of connections must not meet a full backlog (its
+    # SYNs would be retried after a second).
+    request_queue_size = 256
 
     def handle_error(self, request, client_address):
         # A client that gave up (timeouts, size caps) is part of the tests.
