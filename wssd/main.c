@@ -40,7 +40,14 @@ struct daemon {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: wssd [-c FILE] [--check-config] [--version] [-s section.key=value ...]\n");
+	fprintf(f, "usage: wssd [-c FILE] [--check-config] [-s section.key=value ...]\n"
+		"       wssd --version | --help\n\n"
+		"  -c, --config FILE     the configuration (default %s when it exists)\n"
+		"  --check-config        check the configuration and certificate, then exit\n"
+		"  -s, --set S.KEY=VALUE set one key after the file (repeatable)\n"
+		"  -V, --version         print the version\n"
+		"  -h, --help            print this\n\n"
+		"See wssd(8); wssctl(8) talks to the running daemon.\n", CONFIG_DEFAULT_PATH);
 }
 
 static double cert_expiry(void *arg)

@@ -126,5 +126,5 @@ check "wssctl takes admin.socket from /etc/wssd/wssd.conf" \
 	grep -qF 'cannot reach wssd at /run/wssd/elsewhere.sock' "$TEST_TMP/err"
 
 kill "$WSSD_PID"
-wait "$WSSD_PID"
+wait "$WSSD_PID" || fail "wssd exited $? on SIGTERM"
 check "wssd stopped cleanly" grep -q 'event=stopped' "$TEST_TMP/wssd.log"
