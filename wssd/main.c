@@ -175,7 +175,11 @@ static void log_next_steps(const struct daemon *d)
 
 	pipeline_public_key(d->pl, key);
 	key_to_base64(b64, key);
-	gethostname(host, sizeof(host) - 1);
+	/* without a name (a VM's "(none)"), the address it listens on */
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0] || !strcmp(host, "(none)"))
+		snprintf(host, sizeof(host), strchr(cfg->n_listen ? cfg->listen[0].host :
+					      cfg->plain_listen[0].host, ':') ? "[%s]" : "%s",
+			 cfg->n_listen ? cfg->listen[0].host : cfg->plain_listen[0].host);
 	if (cfg->n_addresses && cfg->addresses[0].family == AF_INET &&
 	    cfg->addresses[0].cidr < 31) {
 		struct wg_allowedip next = cfg->addresses[0];
