@@ -170,16 +170,12 @@ static int make_socket_dir(const char *path, char *err, size_t errlen)
 static void log_next_steps(const struct daemon *d)
 {
 	const struct wssd_config *cfg = &d->cfg;
-	char b64[WG_KEY_B64_LEN], host[256] = "localhost", suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
+	char b64[WG_KEY_B64_LEN], url[320], suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
 	uint8_t key[WG_KEY_LEN];
 
 	pipeline_public_key(d->pl, key);
 	key_to_base64(b64, key);
-	/* without a name (a VM's "(none)"), the address it listens on */
-	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0] || !strcmp(host, "(none)"))
-		snprintf(host, sizeof(host), strchr(cfg->n_listen ? cfg->listen[0].host :
-					      cfg->plain_listen[0].host, ':') ? "[%s]" : "%s",
-			 cfg->n_listen ? cfg->listen[0].host : cfg->plain_listen[0].host);
+	config_client_url(cfg, url, sizeof(url));
 	if (cfg->n_addresses && cfg->addresses[0].family == AF_INET &&
 	    cfg->addresses[0].cidr < 31) {
 		struct wg_allowedip next = cfg->addresses[0];
@@ -188,10 +184,8 @@ static void log_next_steps(const struct daemon *d)
 		next.cidr = 32;
 		allowedip_format(&next, suggest, sizeof(suggest));
 	}
-	log_info("event=gateway_ready interface=%s public_key=%s url=%s://%s:%u/ "
-		 "next=\"wssctl peer new %s\"", cfg->interface, b64,
-		 cfg->n_listen ? "wss" : "ws", host,
-		 cfg->n_listen ? cfg->listen[0].port : cfg->plain_listen[0].port, suggest);
+	log_info("event=gateway_ready interface=%s public_key=%s url=%s "
+		 "next=\"wssctl peer new %s\"", cfg->interface, b64, url, suggest);
 }
 
 static int prepare_certs(struct daemon *d, char *err, size_t errlen)

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -31,7 +30,7 @@ struct new_client {
 	uint8_t private_key[WG_KEY_LEN];
 	uint8_t gateway_key[WG_KEY_LEN];
 	const char *url;
-	char url_buf[300];
+	char url_buf[320];
 	const char *listen;
 	uint16_t keepalive;
 };
@@ -154,24 +153,6 @@ static int gateway_key(const struct wssctl_options *opts, uint8_t key[WG_KEY_LEN
 			"creates %s and its key)\n", msg, path,
 			ret == -EINVAL ? "not a WireGuard key" : strerror(-ret), cfg->interface);
 	return ret;
-}
-
-/* Without --url: this host's name and the first listener's port. */
-static void default_url(struct new_client *nc, const struct wssd_config *cfg)
-{
-	char host[256] = "localhost";
-	bool tls = cfg->n_listen > 0;
-	uint16_t port = tls ? cfg->listen[0].port : cfg->plain_listen[0].port;
-
-	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
-	if (port == (tls ? 443 : 80))
-		snprintf(nc->url_buf, sizeof(nc->url_buf), "%s://%s/", tls ? "wss" : "ws", host);
-	else
-		snprintf(nc->url_buf, sizeof(nc->url_buf), "%s://%s:%u/", tls ? "wss" : "ws", host,
-			 port);
-	nc->url = nc->url_buf;
 }
 
 struct overlap {
@@ -313,8 +294,10 @@ int wssctl_peer_new(const struct wssctl_options *opts, int argc, char **argv)
 	ret = EXIT_BAD_INPUT;
 	if (check_control_plane(opts->cfg) < 0 || gateway_key(opts, nc.gateway_key) < 0)
 		goto out;
-	if (!nc.url)
-		default_url(&nc, opts->cfg);
+	if (!nc.url) {
+		config_client_url(opts->cfg, nc.url_buf, sizeof(nc.url_buf));
+		nc.url = nc.url_buf;
+	}
 	key_generate_private(nc.private_key);
 	if (key_public(nc.peer.public_key, nc.private_key) < 0 || register_client(opts, &nc.peer) < 0)
 		goto out;

@@ -106,6 +106,12 @@ check "the wssc line ($WSSC_LINE)" \
 check "the registry holds the client's public key with its address" \
 	test "$(sqlite3 "$DB" 'SELECT COUNT(*) FROM registry')" = 1
 "$WSSCTL" -c "$CONF" peer list | grep -q "^$CL_PUB .* 198\.19\.0\.2/32$" || fail "peer list: $CL_PUB"
+url=$(sed -n 's/.*event=gateway_ready .* url=\([^ ]*\) .*/\1/p' "$TEST_TMP/wssd.log")
+ctl peer new 198.19.0.9/32 >"$TEST_TMP/default.conf" || fail "peer new without --url"
+check "without --url the wssc line dials the url wssd logged ($url)" \
+	grep -q "^#   wssc --insecure --listen 127.0.0.1:51821 $url &\$" "$TEST_TMP/default.conf"
+key9=$(awk '$1 == "PrivateKey" { print $3 }' "$TEST_TMP/default.conf" | wg pubkey)
+ctl peer rm "$key9" || fail "peer rm"
 expect 1 "198.19.0.0/30 overlaps 198.19.0.2/32 of $CL_PUB in the registry" \
 	ctl peer new 198.19.0.0/30 --url wss://198.18.0.1:8443/
 
