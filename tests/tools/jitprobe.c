@@ -399,6 +399,8 @@ int main(int argc, char **argv)
 			for (unsigned i = 0; i < p.n; i++) {
 				struct sess *s = &p.ss[i];
 
+				if (s->dead)	/* the gateway closed it */
+					continue;
 				if (!strcmp(mode, "random")) {
 					randombytes_buf(msg, sizeof(msg));
 					msg[0] = 1;
