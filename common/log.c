@@ -2,6 +2,7 @@
 #include "common/clock.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,31 +99,39 @@ LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
 LOG_FN(log_warn, LOG_LEVEL_WARN, 1)
 LOG_FN(log_error, LOG_LEVEL_ERROR, 0)
 
+/* The limits' state: call sites are shared by every event loop's thread. */
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, ...)
 {
 	int64_t now = clock_usec();
+	unsigned suppressed;
 	char msg[2048];
 	va_list ap;
 
 	if (level < log_min)
 		return;
+	pthread_mutex_lock(&limit_lock);
 	if (now - lim->window_start >= (int64_t)LOG_LIMIT_SECONDS * 1000000) {
 		lim->window_start = now;
 		lim->lines = 0;
 	}
 	if (lim->lines >= LOG_LIMIT_BURST) {
 		lim->suppressed++;
+		pthread_mutex_unlock(&limit_lock);
 		return;
 	}
 	lim->lines++;
+	suppressed = lim->suppressed;
+	lim->suppressed = 0;
+	pthread_mutex_unlock(&limit_lock);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (lim->suppressed)
-		log_emit(level, "%s suppressed=%u", msg, lim->suppressed);
+	if (suppressed)
+		log_emit(level, "%s suppressed=%u", msg, suppressed);
 	else
 		log_emit(level, "%s", msg);
-	lim->suppressed = 0;
 }
 
 void fatal(const char *fmt, ...)

@@ -28,7 +28,7 @@ enum log_level log_get_level(void);
 /*
  * One call site's budget of lines: at most LOG_LIMIT_BURST lines per
  * LOG_LIMIT_SECONDS; the rest are counted, and the next line written
- * carries suppressed=N. Zero-initialised; for one thread's call sites.
+ * carries suppressed=N. Zero-initialised; any thread may use one.
  */
 #define LOG_LIMIT_BURST 10
 #define LOG_LIMIT_SECONDS 5

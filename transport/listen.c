@@ -1,6 +1,8 @@
 /*
- * The vhosts: one per listener, the admin one, the internal one that
- * listens nowhere, and the descriptor budget they share.
+ * The vhosts: one per listener (on loop 0 listening, on the other loops
+ * serving what loop 0 hands them), the admin and control ones (loop 0),
+ * the internal one that listens nowhere, and the descriptor budget they
+ * share.
  */
 #include "transport/internal.h"
 #include "common/log.h"
@@ -35,7 +37,8 @@ static const lws_retry_bo_t no_pings = { .secs_since_valid_ping = 0,
 unsigned transport_fd_budget(struct transport *t)
 {
 	rlim_t want = (rlim_t)t->p.max_sessions * 2 + t->p.max_pending + FD_RESERVE;
-	unsigned limit, room;
+	struct transport_shared *sh = t->sh;
+	unsigned limit, budget, room;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_max > rl.rlim_cur) {
@@ -45,12 +48,12 @@ unsigned transport_fd_budget(struct transport *t)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
 		want = rl.rlim_cur;
 	limit = (unsigned)want;
-	t->fd_budget = limit > FD_RESERVE + 8 ? limit - FD_RESERVE : 8;
-	t->pending.cap = t->p.max_pending < t->fd_budget / 4 ? t->p.max_pending : t->fd_budget / 4;
-	if (t->pending.cap < t->p.max_pending)
+	budget = limit > FD_RESERVE + 8 ? limit - FD_RESERVE : 8;
+	sh->pending_cap = t->p.max_pending < budget / 4 ? t->p.max_pending : budget / 4;
+	if (sh->pending_cap < t->p.max_pending)
 		log_warnx("event=max_pending_lowered max_pending=%u nofile=%u effective=%u",
-			  t->p.max_pending, limit, t->pending.cap);
-	room = t->fd_budget - t->pending.cap;
+			  t->p.max_pending, limit, sh->pending_cap);
+	room = budget - sh->pending_cap;
 	if (room / 2 < t->p.max_sessions) {
 		unsigned cap = room < t->p.max_sessions ? room : t->p.max_sessions;
 
@@ -60,15 +63,18 @@ unsigned transport_fd_budget(struct transport *t)
 			  t->p.max_sessions, limit, cap, room / 2, room);
 		t->p.max_sessions = cap;
 	}
-	if (t->p.max_pending_per_ip > t->pending.cap)
-		t->p.max_pending_per_ip = t->pending.cap;
+	if (t->p.max_pending_per_ip > sh->pending_cap)
+		t->p.max_pending_per_ip = sh->pending_cap;
+	sh->fd_budget = budget;
+	sh->fd_limit = limit;
 	return limit;
 }
 
-/* No descriptor left for one more session, relay socket or pending connection. */
+/* Over every loop (the descriptors are the process's): none left for one more of any kind. */
 bool transport_fds_full(const struct transport *t)
 {
-	return t->st.count + t->relay_sockets + t->pending.count >= t->fd_budget;
+	return atomic_load(&t->sh->sessions) + atomic_load(&t->sh->relay_sockets) +
+	       atomic_load(&t->sh->pending) >= t->sh->fd_budget;
 }
 
 static const char *bind_iface(const char *host)
@@ -85,7 +91,8 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 	snprintf(name, sizeof(t->vhost_names[i]), "%s-%u", l->tls ? "tls" : "plain", i);
 	info.vhost_name = name;
 	info.iface = bind_iface(l->host);
-	info.port = l->port;
+	/* Only loop 0 listens; the others serve what it hands them (loops.c). */
+	info.port = t->index ? CONTEXT_PORT_NO_LISTEN_SERVER : l->port;
 	info.protocols = transport_protocols;
 	info.alpn = "http/1.1";
 	info.retry_and_idle_policy = &no_pings;
@@ -106,7 +113,8 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 		log_warnx("event=listen_failed address=%s port=%u tls=%d", l->host, l->port, l->tls);
 		return -EADDRNOTAVAIL;
 	}
-	log_info("event=listening address=%s port=%u tls=%d", l->host, l->port, l->tls);
+	if (!t->index)
+		log_info("event=listening address=%s port=%u tls=%d", l->host, l->port, l->tls);
 	return 0;
 }
 
@@ -163,9 +171,12 @@ static int create_ctl_vhost(struct transport *t)
 	info.listen_accept_role = "raw-skt";
 	info.listen_accept_protocol = t->p.ctl_protocols[0].name;
 	unlink(t->p.ctl_path);	/* a socket left by a daemon that died */
+	/* No moment when others could connect: created 0700, then 0600. */
 	old = umask(077);
 	ok = lws_create_vhost(t->ctx, &info) != NULL;
 	umask(old);
+	if (ok && chmod(t->p.ctl_path, 0600) < 0)
+		ok = false;
 	if (!ok) {
 		log_warnx("event=listen_failed socket=%s", t->p.ctl_path);
 		return -EADDRNOTAVAIL;

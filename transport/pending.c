@@ -1,10 +1,11 @@
 /*
- * Connections before their upgrade: per-address and total bounds, the
- * handshake deadline, and a log line and a counter for every one that ends
- * before it is a session.
+ * Connections before their upgrade: per-address and total bounds over every
+ * loop, the handshake deadline, and a log line and a counter for every one
+ * that ends before it is a session.
  */
 #include "transport/internal.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/metrics.h"
 
 #include <errno.h>
@@ -29,8 +30,8 @@ void pending_metrics_register(struct pending_table *pt)
 	pt->gauge = metric_gauge("wssd_pending_connections", NULL,
 				 "Connections accepted and not yet upgraded");
 	pt->evicted = metric_counter("wssd_pending_evicted_total", NULL,
-				     "Oldest pending connections closed to admit a new one "
-				     "(websocket.max_pending reached)");
+				     "Pending connections closed to admit one from an address "
+				     "with none (websocket.max_pending reached)");
 	pt->closed = metric_counter("wssd_pending_closed_total", NULL,
 				    "Connections that ended before their upgrade on their own "
 				    "(client gone, TLS or HTTP error)");
@@ -46,28 +47,11 @@ void pending_metrics_register(struct pending_table *pt)
 						     "stage=\"magic\"", NULL);
 }
 
-static unsigned key_hash(const uint8_t key[ADDR_KEY_LEN])
-{
-	unsigned h = 2166136261u;
-
-	for (int i = 0; i < ADDR_KEY_LEN; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h % PENDING_BUCKETS;
-}
-
-static struct pending_addr **addr_slot(struct pending_table *pt, const uint8_t key[ADDR_KEY_LEN])
-{
-	struct pending_addr **a = &pt->addrs[key_hash(key)];
-
-	while (*a && memcmp((*a)->key, key, ADDR_KEY_LEN))
-		a = &(*a)->next;
-	return a;
-}
-
 /* Takes p out of the counts; it stays allocated until lws destroys its wsi. */
-static void unlist(struct pending_table *pt, struct pending *p)
+static void unlist(struct pending *p)
 {
-	struct pending_addr **a;
+	struct transport *t = p->t;
+	struct pending_table *pt = &t->pending;
 
 	if (!p->listed)
 		return;
@@ -81,23 +65,8 @@ static void unlist(struct pending_table *pt, struct pending *p)
 	else
 		pt->newest = p->older;
 	p->older = p->newer = NULL;
-	if (p->aolder)
-		p->aolder->anewer = p->anewer;
-	else
-		p->addr->oldest = p->anewer;
-	if (p->anewer)
-		p->anewer->aolder = p->aolder;
-	else
-		p->addr->newest = p->aolder;
-	p->aolder = p->anewer = NULL;
-	a = addr_slot(pt, p->addr->key);
-	if (--p->addr->count == 0) {
-		*a = p->addr->next;
-		free(p->addr);
-	}
-	p->addr = NULL;
-	pt->count--;
-	metric_set(pt->gauge, pt->count);
+	ip_table_del(&t->sh->pending_ipt, p->client);
+	metric_set(pt->gauge, atomic_fetch_sub(&t->sh->pending, 1) - 1);
 }
 
 static void kill_now(lws_sorted_usec_list_t *sul)
@@ -112,7 +81,7 @@ static void deadline_passed(lws_sorted_usec_list_t *sul)
 	struct pending *p = lws_container_of(sul, struct pending, sul);
 	struct transport *t = p->t;
 
-	unlist(&t->pending, p);
+	unlist(p);
 	metric_inc(t->pending.timeouts[p->stage]);
 	log_limited(&lim_timeout, LOG_LEVEL_INFO,
 		    "event=handshake_timeout remote=%s stage=%s handshake_timeout=%u", p->remote,
@@ -123,33 +92,52 @@ static void deadline_passed(lws_sorted_usec_list_t *sul)
 /* How far from the oldest an address with several pending is looked for. */
 #define EVICT_SCAN 64
 
-static struct pending *victim(struct pending_table *pt)
+static void evict_one(struct transport *t)
 {
-	struct pending *p = pt->oldest;
+	struct pending *p = t->pending.oldest;
 
 	for (unsigned n = 0; p && n < EVICT_SCAN; p = p->newer, n++)
-		if (p->addr->count > 1)
-			return p->addr->oldest;
-	return pt->oldest;
-}
-
-static void evict(struct transport *t)
-{
-	struct pending *p = victim(&t->pending);
-
-	unlist(&t->pending, p);
+		if (ip_table_count(&t->sh->pending_ipt, p->client) > 1)
+			break;
+	if (!p)
+		p = t->pending.oldest;
+	if (!p)
+		return;		/* this loop has none: the others' stay, one over */
+	unlist(p);
 	metric_inc(t->pending.evicted);
 	log_limited(&lim_evicted, LOG_LEVEL_WARN,
 		    "event=connection_evicted remote=%s stage=%s age_ms=%lld max_pending=%u",
 		    p->remote, pending_stage_name(p->stage),
-		    (long long)(clock_usec() - p->accepted) / 1000, t->pending.cap);
-	/* not from inside the listener's accept: on the next turn of the loop */
+		    (long long)(clock_usec() - p->accepted) / 1000, t->sh->pending_cap);
+	/* not from inside lws's handling of another connection: next turn of the loop */
 	lws_sul_schedule(t->ctx, 0, &p->sul, kill_now, 1);
 }
 
+/* 0, or why a connection from client (with n pending there) may not be pending too. */
+static int bounds(struct transport *t, const char *remote, const char *client, unsigned n)
+{
+	struct pending_table *pt = &t->pending;
+
+	if (n >= t->p.max_pending_per_ip) {
+		metric_inc(pt->refused_per_addr);
+		log_limited(&lim_refused, LOG_LEVEL_WARN,
+			    "event=session_refused remote=%s client=%s reason=max_pending_per_ip "
+			    "limit=%u", remote, client, t->p.max_pending_per_ip);
+		return -EDQUOT;
+	}
+	if (n && atomic_load(&t->sh->pending) >= t->sh->pending_cap) {
+		metric_inc(pt->refused_full);
+		log_limited(&lim_refused, LOG_LEVEL_WARN,
+			    "event=session_refused remote=%s client=%s reason=max_pending pending=%u "
+			    "limit=%u", remote, client, n, t->sh->pending_cap);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 /*
- * A connection admitted at accept that lws closed before it had a wsi to
- * start (a TLS set-up that failed at once on bytes already there).
+ * A connection loop 0 admitted and lws closed before it had a wsi to start
+ * (a TLS set-up that failed at once on bytes already there).
  */
 static void adoption_failed(struct pending_table *pt)
 {
@@ -167,7 +155,6 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 	struct pending_table *pt = &t->pending;
 	uint8_t key[ADDR_KEY_LEN];
 	char remote[48], client[ADDR_KEY_TEXT];
-	struct pending_addr *a;
 
 	adoption_failed(pt);
 	if (addr_client_key(peer, key, client, sizeof(client)) < 0)
@@ -179,34 +166,25 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 			    "event=session_refused remote=%s reason=shutting_down", remote);
 		return 1;
 	}
-	a = *addr_slot(pt, key);
-	if (a && a->count >= t->p.max_pending_per_ip) {
-		metric_inc(pt->refused_per_addr);
-		log_limited(&lim_refused, LOG_LEVEL_WARN,
-			    "event=session_refused remote=%s client=%s reason=max_pending_per_ip "
-			    "limit=%u", remote, client, t->p.max_pending_per_ip);
+	if (bounds(t, remote, client, ip_table_count(&t->sh->pending_ipt, client)) < 0)
 		return 1;
-	}
 	if (transport_fds_full(t)) {
 		metric_inc(t->m.refused_fds);
 		log_limited(&lim_refused, LOG_LEVEL_WARN,
 			    "event=session_refused remote=%s reason=descriptors sessions=%u "
-			    "relay_sockets=%u pending=%u limit=%u", remote, t->st.count,
-			    t->relay_sockets, pt->count, t->fd_budget);
+			    "relay_sockets=%u pending=%u limit=%u", remote,
+			    atomic_load(&t->sh->sessions), atomic_load(&t->sh->relay_sockets),
+			    atomic_load(&t->sh->pending), t->sh->fd_budget);
 		return 1;
 	}
-	if (pt->count >= pt->cap && a) {
-		metric_inc(pt->refused_full);
-		log_limited(&lim_refused, LOG_LEVEL_WARN,
-			    "event=session_refused remote=%s client=%s reason=max_pending pending=%u "
-			    "limit=%u", remote, client, a->count, pt->cap);
-		return 1;
-	}
-	if (pt->count >= pt->cap)
-		evict(t);
 	pt->admitted = true;
 	snprintf(pt->admitted_remote, sizeof(pt->admitted_remote), "%s", remote);
 	return 0;
+}
+
+void pending_handed_over(struct transport *t)
+{
+	t->pending.admitted = false;
 }
 
 int pending_start(struct transport *t, struct lws *wsi, bool tls)
@@ -215,50 +193,47 @@ int pending_start(struct transport *t, struct lws *wsi, bool tls)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	uint8_t key[ADDR_KEY_LEN];
-	struct pending_addr **slot;
+	bool full;
 	struct pending *p;
+	int ret;
 
 	/* on failure lws closes it, and it is reported as one that failed its adoption */
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
-	if (addr_client_key((struct sockaddr *)&ss, key, NULL, 0) < 0)
-		return -EAFNOSUPPORT;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	slot = addr_slot(pt, key);
-	if (!*slot) {
-		*slot = calloc(1, sizeof(**slot));
-		if (!*slot) {
-			free(p);
-			return -ENOMEM;
-		}
-		memcpy((*slot)->key, key, ADDR_KEY_LEN);
+	addr_host_text((struct sockaddr *)&ss, p->remote, sizeof(p->remote));
+	if (addr_client_key((struct sockaddr *)&ss, key, p->client, sizeof(p->client)) < 0) {
+		free(p);
+		return -EAFNOSUPPORT;
 	}
-	(*slot)->count++;
-	p->addr = *slot;
-	p->aolder = (*slot)->newest;
-	if ((*slot)->newest)
-		(*slot)->newest->anewer = p;
-	else
-		(*slot)->oldest = p;
-	(*slot)->newest = p;
+	pt->admitted = false;
+	/* What loop 0 saw may have changed: handed-over connections are counted here. */
+	full = atomic_load(&t->sh->pending) >= t->sh->pending_cap;
+	ret = bounds(t, p->remote, p->client, ip_table_count(&t->sh->pending_ipt, p->client));
+	/* another loop's may have come between: the add is what holds the bound */
+	if (ret == 0 && ip_table_add(&t->sh->pending_ipt, p->client, t->p.max_pending_per_ip) < 0)
+		ret = bounds(t, p->remote, p->client, t->p.max_pending_per_ip);
+	if (ret < 0) {
+		free(p);
+		return ret;
+	}
 	p->t = t;
 	p->wsi = wsi;
 	p->stage = tls ? PENDING_TLS : PENDING_HTTP;
 	p->accepted = clock_usec();
 	p->deadline = p->accepted + (int64_t)t->p.handshake_timeout * 1000000;
 	p->listed = true;
-	pt->admitted = false;
-	addr_host_text((struct sockaddr *)&ss, p->remote, sizeof(p->remote));
+	if (full)
+		evict_one(t);
 	p->older = pt->newest;
 	if (pt->newest)
 		pt->newest->newer = p;
 	else
 		pt->oldest = p;
 	pt->newest = p;
-	pt->count++;
-	metric_set(pt->gauge, pt->count);
+	metric_set(pt->gauge, atomic_fetch_add(&t->sh->pending, 1) + 1);
 	lws_set_opaque_user_data(wsi, p);
 	lws_sul_schedule(t->ctx, 0, &p->sul, deadline_passed,
 			 (lws_usec_t)t->p.handshake_timeout * LWS_US_PER_SEC);
@@ -278,7 +253,7 @@ void pending_refused(struct lws *wsi)
 	struct pending *p = lws_get_opaque_user_data(wsi);
 
 	if (p)
-		unlist(&p->t->pending, p);
+		unlist(p);
 }
 
 static void forget(struct lws *wsi, struct pending *p)
@@ -297,7 +272,7 @@ int pending_upgraded(struct lws *wsi, int64_t *deadline)
 		return -ETIMEDOUT;
 	ended = !p->listed;
 	*deadline = p->deadline;
-	unlist(&p->t->pending, p);
+	unlist(p);
 	forget(wsi, p);
 	return ended ? -ETIMEDOUT : 0;
 }
@@ -305,16 +280,14 @@ int pending_upgraded(struct lws *wsi, int64_t *deadline)
 void pending_destroyed(struct lws *wsi, bool pss)
 {
 	struct pending *p = lws_get_opaque_user_data(wsi);
-	struct transport *t;
 
 	if (!p && !pss)
 		adoption_failed(&((struct transport *)lws_context_user(lws_get_context(wsi)))->pending);
 	if (!p)
 		return;
-	t = p->t;
 	if (p->listed) {
-		unlist(&t->pending, p);
-		metric_inc(t->pending.closed);
+		unlist(p);
+		metric_inc(p->t->pending.closed);
 		log_limited(&lim_closed, LOG_LEVEL_INFO,
 			    "event=connection_closed remote=%s stage=%s reason=before_upgrade "
 			    "age_ms=%lld", p->remote, pending_stage_name(p->stage),

@@ -8,54 +8,45 @@
 #include <libwebsockets.h>
 
 #include "common/addr.h"
-#include "common/log.h"
 
 /*
  * Connections accepted and not yet upgraded: the TLS handshake, then the
  * HTTP upgrade request. Each must become a session before its handshake
- * deadline (what is left of it then covers the magic). At most per_addr of
- * them come from one client address (an IPv6 /64), at most cap in all.
- * Past cap a newcomer from an address that has some already is refused
- * (reconnecting gains an attacker nothing), and one from an address that
- * has none takes the place of the oldest connection of an address with
- * several (else of the oldest): under a slowloris that is the attacker's,
- * as a real client is done in a round trip or two.
+ * deadline (what is left of it then covers the magic). Over every loop, at
+ * most max_pending_per_ip come from one client address (an IPv6 /64) and
+ * at most max_pending in all. Past that a newcomer from an address that
+ * has some already is refused (reconnecting gains an attacker nothing);
+ * one from an address that has none takes the place of a connection of an
+ * address with several (else of the oldest) on the loop it is served on:
+ * under a slowloris that is the attacker's, as a real client is done in a
+ * round trip or two.
+ *
+ * Loop 0 accepts and checks at once, refusing before anything is spent on
+ * the connection; the loop that serves it checks again when it starts it,
+ * under the lock of the shared counts, for what was handed over meanwhile.
+ * Each loop keeps its own connections in accept order.
  */
 struct transport;
 struct metric;
 
 enum pending_stage { PENDING_TLS, PENDING_HTTP, PENDING_MAGIC };
 
-struct pending;
-
-struct pending_addr {
-	struct pending_addr *next;
-	unsigned count;
-	struct pending *oldest, *newest;	/* this address's, in accept order */
-	uint8_t key[ADDR_KEY_LEN];
-};
-
 struct pending {
-	struct pending *older, *newer;		/* every one, in accept order */
-	struct pending *aolder, *anewer;	/* its address's */
+	struct pending *older, *newer;
 	struct transport *t;
 	struct lws *wsi;
-	struct pending_addr *addr;
 	lws_sorted_usec_list_t sul;	/* the deadline, or the kill of an evicted one */
 	int64_t accepted, deadline;	/* monotonic microseconds */
 	enum pending_stage stage;
-	bool listed;			/* counted in the table: not yet ended */
+	bool listed;			/* counted: not yet ended */
 	char remote[48];
+	char client[ADDR_KEY_TEXT];	/* what the per-address bound counts */
 };
 
-#define PENDING_BUCKETS 1024
-
+/* One loop's. */
 struct pending_table {
 	struct pending *oldest, *newest;
-	unsigned count;
-	unsigned cap;			/* the descriptors' share for pending connections */
-	struct pending_addr *addrs[PENDING_BUCKETS];
-	/* admitted at accept, not yet started: a failed adoption if it stays */
+	/* admitted by loop 0 and served there, not yet started: failed if it stays */
 	bool admitted;
 	char admitted_remote[48];
 	struct metric *gauge, *evicted, *closed, *refused_per_addr, *refused_full;
@@ -67,13 +58,18 @@ const char *pending_stage_name(enum pending_stage stage);
 void pending_metrics_register(struct pending_table *pt);
 
 /*
- * At accept, before lws makes a wsi of the connection: 0 to take it, or 1
- * to refuse it (logged and counted), per address or for descriptors. May
- * close the oldest pending connection to make room.
+ * At accept (loop 0), before lws makes a wsi of the connection: 0 to take
+ * it, or 1 to refuse it (logged and counted).
  */
 int pending_admit(struct transport *t, const struct sockaddr *peer);
 
-/* The accepted connection's wsi: starts its deadline. -ENOMEM. */
+/* The connection went to another loop: loop 0 will not start it. */
+void pending_handed_over(struct transport *t);
+
+/*
+ * The accepted connection's wsi, on the loop that serves it: counts it and
+ * starts its deadline, or refuses it (-EDQUOT, logged and counted); -ENOMEM.
+ */
 int pending_start(struct transport *t, struct lws *wsi, bool tls);
 
 void pending_tls_done(struct lws *wsi);

@@ -177,7 +177,7 @@ int upgrade_check(struct transport *t, struct lws *wsi, const char *upgrade)
 	session_peer_client(wsi, client, sizeof(client));
 	if (t->stopping)
 		return refuse(wsi, remote, 503, t->m.refused_shutdown, "shutting_down", 0);
-	if (t->st.count >= t->p.max_sessions)
+	if (atomic_load(&t->sh->sessions) >= t->p.max_sessions)
 		return refuse(wsi, remote, 503, t->m.refused_max, "max_sessions", t->p.max_sessions);
 	if (session_ip_count(&t->st, client) >= t->p.max_sessions_per_ip)
 		return refuse(wsi, remote, 429, t->m.refused_per_ip, "max_sessions_per_ip",

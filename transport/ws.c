@@ -18,7 +18,12 @@
 
 enum { PROTO_TEXT, PROTO_BINARY };
 
-#define WS_RX_BUFFER 4096
+/*
+ * lws keeps this much per session for a message's payload (and reads at
+ * most this much per SSL_read): one client datagram (at most about 2000
+ * bytes) with its length fits; longer messages come in parts.
+ */
+#define WS_RX_BUFFER 2048
 
 /* Per vhost: the transport it belongs to and the listener's name. */
 struct ws_vhd {
@@ -93,11 +98,10 @@ static void deliver(void *arg, const uint8_t *record, size_t len)
 {
 	struct session *s = arg;
 
+	/* The shared series are counted by the batch (relay.c). */
 	if (relay_forward(s, record, len) == 0) {
 		s->records_in++;
 		s->bytes_in += len;
-		metric_inc(s->t->m.records_in);
-		metric_add(s->t->m.bytes_in, len);
 	}
 }
 
@@ -201,13 +205,15 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s,
 	session_peer_addr(wsi, s->remote, sizeof(s->remote));
 	session_peer_client(wsi, s->client, sizeof(s->client));
 	frame_decoder_init(&s->dec);
-	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);
+	recq_init(&s->sendq, t->p.send_queue, 0);
+	recq_limit_bytes(&s->sendq, (size_t)t->p.send_queue * TRANSPORT_SENDQ_SLOT_BYTES);
 	gate_init(&s->gate, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT);
 	ret = session_add(&t->st, s);
 	if (ret < 0)
 		return ret;
+	tls_session_open(s);
 	idle_check(&s->sul_idle);
-	metric_set(t->m.sessions, t->st.count);
+	metric_set(t->m.sessions, atomic_fetch_add(&t->sh->sessions, 1) + 1);
 	metric_inc(t->m.sessions_total);
 	log_info("event=session_open session=%llu remote=%s vhost=%s mode=%s",
 		 (unsigned long long)s->id, s->remote, s->listener, s->binary ? "binary" : "text");
@@ -229,11 +235,15 @@ static void session_closed(struct session *s)
 	lws_sul_cancel(&s->sul_idle);
 	lws_sul_cancel(&s->sul_hold);
 	relay_discard(s);
+	turn_session_gone(s);
+	tls_session_close(s);
+	if (s->registered)
+		atomic_fetch_sub(&t->sh->sessions, 1);
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);
 	gate_free(&s->gate);
-	metric_set(t->m.sessions, t->st.count);
+	metric_set(t->m.sessions, atomic_load(&t->sh->sessions));
 	session_log_end(s);
 	s->t = NULL;
 	if (t->hooks.closed)
@@ -268,8 +278,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			pending_tls_done(wsi);
 		return tls_info(t, wsi, in);
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-		return pending_admit(t, (struct sockaddr *)
-				     &((struct lws_filter_network_conn_args *)user)->cli_addr);
+		if (pending_admit(t, (struct sockaddr *)
+				  &((struct lws_filter_network_conn_args *)user)->cli_addr))
+			return 1;
+		/* Another loop's now; lws closes its own descriptor of it. */
+		if (!loop_hand_over(t, wsi, (int)(intptr_t)in))
+			return 0;
+		pending_handed_over(t);
+		return 1;
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		return pending_start(t, wsi, lws_is_ssl(wsi)) < 0 ? -1 : 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -319,17 +335,25 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 const struct lws_protocols transport_protocols[] = {
 	{ .name = "wswg", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
-	  .id = PROTO_TEXT },
+	  .id = PROTO_TEXT, .tx_packet_size = TRANSPORT_WRITE_MAX },
 	{ .name = "wswg-binary", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
-	  .id = PROTO_BINARY },
+	  .id = PROTO_BINARY, .tx_packet_size = TRANSPORT_WRITE_MAX },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
+
+/* The loop that serves the session (its id says which). */
+static struct transport *owner(struct transport *t, uint64_t session_id)
+{
+	struct transport *o = transport_loop(t, transport_session_loop(session_id));
+
+	return o ? o : t;
+}
 
 int transport_session_release(struct transport *t, uint64_t session_id, uint32_t hold,
 			      bool forward)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 	unsigned n;
 
 	if (!s)
@@ -345,7 +369,7 @@ int transport_session_release(struct transport *t, uint64_t session_id, uint32_t
 
 void *transport_session_data(struct transport *t, uint64_t session_id)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 
 	return s ? s->hook_data : NULL;
 }
@@ -353,7 +377,7 @@ void *transport_session_data(struct transport *t, uint64_t session_id)
 int transport_session_endpoint(struct transport *t, uint64_t session_id,
 			       struct sockaddr_storage *out)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 	int ret;
 
 	if (!s)
@@ -370,7 +394,7 @@ int transport_session_endpoint(struct transport *t, uint64_t session_id,
 int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
 			    const char *reason)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 
 	if (!s)
 		return -ENOENT;
@@ -380,10 +404,15 @@ int transport_session_close(struct transport *t, uint64_t session_id, uint16_t c
 	return 0;
 }
 
-void transport_foreach_session(struct transport *t,
-			       void (*fn)(void *arg, const struct transport_session_info *),
-			       void *arg)
+struct foreach {
+	void (*fn)(void *arg, const struct transport_session_info *);
+	void *arg;
+};
+
+static void foreach_loop(struct transport *t, void *arg)
 {
+	struct foreach *f = arg;
+
 	for (struct session *s = t->st.all; s; s = s->next) {
 		struct transport_session_info info = {
 			.id = s->id,
@@ -398,11 +427,21 @@ void transport_foreach_session(struct transport *t,
 			.held = s->gate.held.count,
 		};
 
-		fn(arg, &info);
+		f->fn(f->arg, &info);
 	}
+}
+
+void transport_foreach_session(struct transport *t,
+			       void (*fn)(void *arg, const struct transport_session_info *),
+			       void *arg)
+{
+	struct foreach f = { fn, arg };
+
+	for (unsigned i = 0; i < transport_loops(t); i++)
+		loop_call(transport_loop(t, i), foreach_loop, &f);
 }
 
 unsigned transport_session_count(const struct transport *t)
 {
-	return t->st.count;
+	return atomic_load(&t->sh->sessions);
 }

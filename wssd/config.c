@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { KEY_STRING, KEY_UINT, KEY_BOOL, KEY_ENUM, KEY_ADDR, KEY_ADDR_LIST, KEY_HOST };
 
@@ -60,6 +61,7 @@ static const struct key_spec keys[] = {
 	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
 	UINT("websocket.hold_queue", hold_queue, 1, 1024, "16"),
 	UINT("websocket.hold_timeout", hold_timeout, 1, 60, "3"),
+	UINT("websocket.threads", threads, 0, 16, "0"),	/* 0: the cores, at most 16 */
 	UINT("websocket.initiations_per_second", initiations_per_second, 1, 1000, "2"),
 	UINT("websocket.refused_close_after", refused_close_after, 1, 86400, "30"),
 
@@ -567,6 +569,18 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 	if (cfg->max_pending_per_ip > cfg->max_pending)
 		cfg->max_pending_per_ip = cfg->max_pending;
 	return 0;
+}
+
+void config_client_url(const struct wssd_config *cfg, char *buf, size_t size)
+{
+	const struct config_addr *a = cfg->n_listen ? &cfg->listen[0] : &cfg->plain_listen[0];
+	char host[256];
+
+	/* without a name (a VM's "(none)"), the address it listens on */
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0] || !strcmp(host, "(none)"))
+		snprintf(host, sizeof(host), strchr(a->host, ':') ? "[%s]" : "%s", a->host);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, size, "%s://%s:%u/", cfg->n_listen ? "wss" : "ws", host, a->port);
 }
 
 void config_dump(const struct wssd_config *cfg, void *stdio_file)

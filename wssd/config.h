@@ -50,6 +50,7 @@ struct wssd_config {
 	unsigned max_pending_per_ip;
 	unsigned send_queue;
 	unsigned hold_queue;
+	unsigned threads;	/* event loops; 0 = one per core, at most 16 */
 	unsigned hold_timeout;
 	unsigned initiations_per_second;
 	unsigned refused_close_after;
@@ -108,6 +109,12 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen);
 
 /* Parses "HOST:PORT" / "[V6]:PORT" with a numeric host. */
 int config_parse_addr(const char *text, struct config_addr *out);
+
+/*
+ * The URL clients dial unless told otherwise: wss:// on the first TLS
+ * listener (else ws:// on the first plain one), by this host's name.
+ */
+void config_client_url(const struct wssd_config *cfg, char *buf, size_t size);
 
 /* Writes every key with its current value as an INI file. */
 void config_dump(const struct wssd_config *cfg, void *stdio_file);

@@ -5,6 +5,7 @@
 #include "transport/transport.h"
 #include "wssd/admin.h"
 #include "wssd/config.h"
+#include "wssd/ctl.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "wssd/notify.h"
@@ -32,6 +33,7 @@ struct daemon {
 	struct transport *t;
 	struct pipeline *pl;
 	struct admin admin;
+	struct ctl ctl;
 	char cert[PATH_MAX];
 	char key[PATH_MAX];
 	int64_t not_after;
@@ -40,7 +42,14 @@ struct daemon {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: wssd [-c FILE] [--check-config] [--version] [-s section.key=value ...]\n");
+	fprintf(f, "usage: wssd [-c FILE] [--check-config] [-s section.key=value ...]\n"
+		"       wssd --version | --help\n\n"
+		"  -c, --config FILE     the configuration (default %s when it exists)\n"
+		"  --check-config        check the configuration and certificate, then exit\n"
+		"  -s, --set S.KEY=VALUE set one key after the file (repeatable)\n"
+		"  -V, --version         print the version\n"
+		"  -h, --help            print this\n\n"
+		"See wssd(8); wssctl(8) talks to the running daemon.\n", CONFIG_DEFAULT_PATH);
 }
 
 static double cert_expiry(void *arg)
@@ -98,8 +107,8 @@ static int check_certs(const struct wssd_config *cfg, char *err, size_t errlen)
 	return certs_check_pair(cert, key, err, errlen);
 }
 
-/* mkdir -p; the last directory, which holds keys, is made 0700. */
-static int make_dirs(const char *path, char *err, size_t errlen)
+/* mkdir -p; the last directory is made with mode (0700 where keys live). */
+static int make_dirs(const char *path, mode_t mode, char *err, size_t errlen)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -112,7 +121,7 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(buf, c ? 0755 : 0700) < 0 && errno != EEXIST) {
+			if (mkdir(buf, c ? 0755 : mode) < 0 && errno != EEXIST) {
 				snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
 				return -errno;
 			}
@@ -131,7 +140,7 @@ static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errl
 	char *slash;
 	int ret;
 
-	ret = make_dirs(cfg->state_dir, err, errlen);
+	ret = make_dirs(cfg->state_dir, 0700, err, errlen);
 	if (ret < 0 || strlen(cfg->store_path) >= sizeof(dir))
 		return ret;
 	strcpy(dir, cfg->store_path);
@@ -139,7 +148,21 @@ static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errl
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	return make_dirs(dir, err, errlen);
+	return make_dirs(dir, 0700, err, errlen);
+}
+
+/* The control socket's directory, which others may traverse (the socket is 0600). */
+static int make_socket_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct wssd_config *)0)->admin_socket)];
+	char *slash;
+
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return make_dirs(dir, 0755, err, errlen);
 }
 
 /*
@@ -149,12 +172,12 @@ static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errl
 static void log_next_steps(const struct daemon *d)
 {
 	const struct wssd_config *cfg = &d->cfg;
-	char b64[WG_KEY_B64_LEN], host[256] = "localhost", suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
+	char b64[WG_KEY_B64_LEN], url[320], suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
 	uint8_t key[WG_KEY_LEN];
 
 	pipeline_public_key(d->pl, key);
 	key_to_base64(b64, key);
-	gethostname(host, sizeof(host) - 1);
+	config_client_url(cfg, url, sizeof(url));
 	if (cfg->n_addresses && cfg->addresses[0].family == AF_INET &&
 	    cfg->addresses[0].cidr < 31) {
 		struct wg_allowedip next = cfg->addresses[0];
@@ -163,10 +186,8 @@ static void log_next_steps(const struct daemon *d)
 		next.cidr = 32;
 		allowedip_format(&next, suggest, sizeof(suggest));
 	}
-	log_info("event=gateway_ready interface=%s public_key=%s url=%s://%s:%u/ "
-		 "next=\"wssctl peer new %s\"", cfg->interface, b64,
-		 cfg->n_listen ? "wss" : "ws", host,
-		 cfg->n_listen ? cfg->listen[0].port : cfg->plain_listen[0].port, suggest);
+	log_info("event=gateway_ready interface=%s public_key=%s url=%s "
+		 "next=\"wssctl peer new %s\"", cfg->interface, b64, url, suggest);
 }
 
 static int prepare_certs(struct daemon *d, char *err, size_t errlen)
@@ -175,7 +196,7 @@ static int prepare_certs(struct daemon *d, char *err, size_t errlen)
 	int ret;
 
 	if (!cfg->cert[0] && cfg->self_signed != TRISTATE_NO) {
-		ret = make_dirs(cfg->state_dir, err, errlen);
+		ret = make_dirs(cfg->state_dir, 0700, err, errlen);
 		if (ret < 0)
 			return ret;
 	}
@@ -315,6 +336,14 @@ static int listeners(const struct wssd_config *cfg, struct transport_listener *o
 	return (int)n;
 }
 
+/* websocket.threads, or one loop per core (at most TRANSPORT_MAX_THREADS). */
+static unsigned event_loops(const struct wssd_config *cfg)
+{
+	long n = cfg->threads ? (long)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > TRANSPORT_MAX_THREADS ? TRANSPORT_MAX_THREADS : (unsigned)n;
+}
+
 static int run(struct daemon *d)
 {
 	struct transport_listener ls[2 * CONFIG_MAX_LISTEN];
@@ -362,11 +391,22 @@ static int run(struct daemon *d)
 	p.send_queue = d->cfg.send_queue;
 	p.hold_queue = d->cfg.hold_queue;
 	p.hold_timeout = d->cfg.hold_timeout;
+	p.threads = event_loops(&d->cfg);
 	p.admin_protocols = admin_protocols();
 	p.admin_host = d->cfg.admin_listen.host;
 	p.admin_port = d->cfg.admin_listen.port;
 	p.admin_user = &d->admin;
 	d->admin.started = time(NULL);
+	if (d->cfg.admin_socket[0]) {
+		ret = make_socket_dir(d->cfg.admin_socket, err, sizeof(err));
+		if (ret < 0) {
+			log_error("event=startup_failed error=%s", log_quote(q, sizeof(q), err));
+			return 1;
+		}
+		p.ctl_protocols = ctl_protocols();
+		p.ctl_path = d->cfg.admin_socket;
+		p.ctl_user = &d->ctl;
+	}
 
 	if (d->cfg.jit_enabled) {
 		ret = make_state_dirs(&d->cfg, err, sizeof(err));
@@ -395,7 +435,9 @@ static int run(struct daemon *d)
 		return 1;
 	}
 	if (d->pl) {
-		ret = pipeline_attach(d->pl, d->t);
+		ret = 0;
+		for (unsigned i = 0; i < transport_loops(d->t) && ret == 0; i++)
+			ret = pipeline_attach(d->pl, transport_loop(d->t, i));
 		if (ret == 0)
 			ret = pipeline_start(d->pl);
 		if (ret < 0) {
@@ -403,6 +445,7 @@ static int run(struct daemon *d)
 			fatal("event=startup_failed error=\"cannot start the JIT pipeline\"");
 		}
 	}
+	ctl_attach(&d->ctl, d->t, d->pl, d->admin.started);
 	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
 		 d->cfg.wg_port);
 	ret = notify_systemd("READY=1");

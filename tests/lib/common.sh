@@ -80,12 +80,14 @@ metric() {
 
 # wssd_conf FILE [SECTION.KEY=VALUE ...]: a wssd configuration for a test:
 # state, database and control socket under $TEST_TMP, no capture, admin on
-# 127.0.0.1:9180 (of the namespace wssd runs in), then each key given. With
-# $WSSD_TEST_USER set (the *-as-user tests), admin.user is that user, who
-# may pass through $TEST_TMP.
+# 127.0.0.1:9180 (of the namespace wssd runs in), then each key given.
+# WSSD_THREADS=N in the environment sets websocket.threads (the suite runs
+# with 1 and with 2 event loops). With $WSSD_TEST_USER set (the *-as-user
+# tests), admin.user is that user, who may pass through $TEST_TMP.
 wssd_conf() {
 	_conf=$1
 	shift
+	[ -z "${WSSD_THREADS:-}" ] || set -- "websocket.threads=$WSSD_THREADS" "$@"
 	mkdir -p "$TEST_TMP/state"
 	if [ -n "${WSSD_TEST_USER:-}" ]; then
 		getent passwd "$WSSD_TEST_USER" >/dev/null || skip "no user $WSSD_TEST_USER"
