@@ -174,6 +174,7 @@ struct hand_over {
 
 static void adopt(struct transport *t, void *arg)
 {
+	static struct log_limit lim;	/* TLS garbage sent at once makes one */
 	struct hand_over *h = arg;
 	struct lws_vhost *vh = t->ctx ? lws_get_vhost_by_name(t->ctx, h->vhost) : NULL;
 
@@ -181,7 +182,8 @@ static void adopt(struct transport *t, void *arg)
 	if (!vh || t->stopping || !lws_adopt_socket_vhost(vh, h->fd)) {
 		if (!vh || t->stopping)
 			close(h->fd);
-		log_warnx("event=hand_over_failed loop=%u vhost=%s", t->index, h->vhost);
+		log_limited(&lim, LOG_LEVEL_WARN, "event=hand_over_failed loop=%u vhost=%s",
+			    t->index, h->vhost);
 	}
 }
 

@@ -136,10 +136,11 @@ static int bounds(struct transport *t, const char *remote, const char *client, u
 }
 
 /*
- * A connection loop 0 admitted and lws closed before it had a wsi to start
- * (a TLS set-up that failed at once on bytes already there).
+ * A connection admitted that lws closed before it had a wsi to start (a
+ * TLS set-up that failed at once on bytes already there): on loop 0 the
+ * one admitted last, seen at the next accept or when its wsi goes.
  */
-static void adoption_failed(struct pending_table *pt)
+static void report_unstarted(struct pending_table *pt)
 {
 	if (!pt->admitted)
 		return;
@@ -156,7 +157,7 @@ int pending_admit(struct transport *t, const struct sockaddr *peer)
 	uint8_t key[ADDR_KEY_LEN];
 	char remote[48], client[ADDR_KEY_TEXT];
 
-	adoption_failed(pt);
+	report_unstarted(pt);
 	if (addr_client_key(peer, key, client, sizeof(client)) < 0)
 		return 1;
 	addr_host_text(peer, remote, sizeof(remote));
@@ -187,38 +188,47 @@ void pending_handed_over(struct transport *t)
 	t->pending.admitted = false;
 }
 
+/* What pending_start had: lws closes the connection, and its wsi's end is no news. */
+static int not_started(struct pending_table *pt, struct pending *p, int ret)
+{
+	if (ret != -EDQUOT) {
+		metric_inc(pt->closed);
+		log_limited(&lim_closed, LOG_LEVEL_INFO,
+			    "event=connection_closed remote=%s stage=accept reason=before_upgrade "
+			    "age_ms=0", p && p->remote[0] ? p->remote : "unknown");
+	}
+	free(p);
+	pt->refused_at_start++;
+	return ret;
+}
+
 int pending_start(struct transport *t, struct lws *wsi, bool tls)
 {
 	struct pending_table *pt = &t->pending;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	uint8_t key[ADDR_KEY_LEN];
-	bool full;
 	struct pending *p;
+	bool full;
 	int ret;
 
-	/* on failure lws closes it, and it is reported as one that failed its adoption */
+	pt->admitted = false;
 	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len) < 0)
-		return -errno;
+		return not_started(pt, NULL, -errno);
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return not_started(pt, NULL, -ENOMEM);
 	addr_host_text((struct sockaddr *)&ss, p->remote, sizeof(p->remote));
-	if (addr_client_key((struct sockaddr *)&ss, key, p->client, sizeof(p->client)) < 0) {
-		free(p);
-		return -EAFNOSUPPORT;
-	}
-	pt->admitted = false;
+	if (addr_client_key((struct sockaddr *)&ss, key, p->client, sizeof(p->client)) < 0)
+		return not_started(pt, p, -EAFNOSUPPORT);
 	/* What loop 0 saw may have changed: handed-over connections are counted here. */
 	full = atomic_load(&t->sh->pending) >= t->sh->pending_cap;
 	ret = bounds(t, p->remote, p->client, ip_table_count(&t->sh->pending_ipt, p->client));
 	/* another loop's may have come between: the add is what holds the bound */
 	if (ret == 0 && ip_table_add(&t->sh->pending_ipt, p->client, t->p.max_pending_per_ip) < 0)
 		ret = bounds(t, p->remote, p->client, t->p.max_pending_per_ip);
-	if (ret < 0) {
-		free(p);
-		return ret;
-	}
+	if (ret < 0)
+		return not_started(pt, p, ret);
 	p->t = t;
 	p->wsi = wsi;
 	p->stage = tls ? PENDING_TLS : PENDING_HTTP;
@@ -281,8 +291,21 @@ void pending_destroyed(struct lws *wsi, bool pss)
 {
 	struct pending *p = lws_get_opaque_user_data(wsi);
 
-	if (!p && !pss)
-		adoption_failed(&((struct transport *)lws_context_user(lws_get_context(wsi)))->pending);
+	if (!p && !pss) {
+		struct transport *t = lws_context_user(lws_get_context(wsi));
+
+		if (t->pending.refused_at_start) {
+			t->pending.refused_at_start--;	/* counted as refused */
+			return;
+		}
+		if (t->index) {
+			/* another loop only serves what was handed over: one of those */
+			snprintf(t->pending.admitted_remote, sizeof(t->pending.admitted_remote),
+				 "unknown");
+			t->pending.admitted = true;
+		}
+		report_unstarted(&t->pending);
+	}
 	if (!p)
 		return;
 	if (p->listed) {

@@ -49,6 +49,7 @@ struct pending_table {
 	/* admitted by loop 0 and served there, not yet started: failed if it stays */
 	bool admitted;
 	char admitted_remote[48];
+	unsigned refused_at_start;	/* closing already counted: no news when destroyed */
 	struct metric *gauge, *evicted, *closed, *refused_per_addr, *refused_full;
 	struct metric *timeouts[3];	/* by stage */
 };
