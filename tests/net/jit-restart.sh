@@ -37,7 +37,7 @@ cat >"$TEST_TMP/cp.json" <<EOF
 EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
 jit_conf jit.control_plane="$CP_URL" \
-	websocket.max_sessions_per_ip=1000
+	websocket.max_sessions_per_ip=1000 websocket.max_pending_per_ip=1000
 
 jit_wssd_start
 

@@ -14,4 +14,5 @@ wssd_start
 check "320 s of keepalives and records, no pong ever sent: no ping, no close" \
 	probe --tls --no-pong 198.18.0.1 8443 magic echo 100 1 keepalives 320 echo 100 1
 check "one session throughout, relaying before and after" \
-	wait_for 10 logged "event=session_close session=1 .*records_in=2 records_out=2 "
+	wait_for 10 logged "event=session_close .*records_in=2 records_out=2 "
+check "  and no other" test "$(log_count event=session_close)" = 1
