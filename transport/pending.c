@@ -266,6 +266,16 @@ void pending_refused(struct lws *wsi)
 		unlist(p);
 }
 
+void pending_upgrading(struct lws *wsi)
+{
+	struct pending *p = lws_get_opaque_user_data(wsi);
+
+	if (p && p->listed) {
+		unlist(p);
+		p->upgrading = true;
+	}
+}
+
 static void forget(struct lws *wsi, struct pending *p)
 {
 	lws_sul_cancel(&p->sul);
@@ -280,7 +290,7 @@ int pending_upgraded(struct lws *wsi, int64_t *deadline)
 
 	if (!p)
 		return -ETIMEDOUT;
-	ended = !p->listed;
+	ended = !p->listed && !p->upgrading;
 	*deadline = p->deadline;
 	unlist(p);
 	forget(wsi, p);
@@ -308,12 +318,13 @@ void pending_destroyed(struct lws *wsi, bool pss)
 	}
 	if (!p)
 		return;
-	if (p->listed) {
+	if (p->listed || p->upgrading) {
 		unlist(p);
 		metric_inc(p->t->pending.closed);
 		log_limited(&lim_closed, LOG_LEVEL_INFO,
-			    "event=connection_closed remote=%s stage=%s reason=before_upgrade "
-			    "age_ms=%lld", p->remote, pending_stage_name(p->stage),
+			    "event=connection_closed remote=%s stage=%s reason=%s age_ms=%lld",
+			    p->remote, pending_stage_name(p->stage),
+			    p->upgrading ? "upgrade_failed" : "before_upgrade",
 			    (long long)(clock_usec() - p->accepted) / 1000);
 	}
 	forget(wsi, p);

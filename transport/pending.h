@@ -39,6 +39,7 @@ struct pending {
 	int64_t accepted, deadline;	/* monotonic microseconds */
 	enum pending_stage stage;
 	bool listed;			/* counted: not yet ended */
+	bool upgrading;			/* its upgrade was allowed: the counts let it go */
 	char remote[48];
 	char client[ADDR_KEY_TEXT];	/* what the per-address bound counts */
 };
@@ -77,6 +78,13 @@ void pending_tls_done(struct lws *wsi);
 
 /* The upgrade was refused, answered and counted: its close is no news. */
 void pending_refused(struct lws *wsi);
+
+/*
+ * The upgrade is allowed: the connection leaves the counts now, before
+ * lws writes the 101 (the client may connect again the moment it reads
+ * it), and keeps its deadline until it is a session.
+ */
+void pending_upgrading(struct lws *wsi);
 
 /*
  * The upgrade is done: the connection leaves the table; *deadline is what

@@ -182,6 +182,7 @@ int upgrade_check(struct transport *t, struct lws *wsi, const char *upgrade)
 	if (session_ip_count(&t->st, client) >= t->p.max_sessions_per_ip)
 		return refuse(wsi, remote, 429, t->m.refused_per_ip, "max_sessions_per_ip",
 			      t->p.max_sessions_per_ip);
+	pending_upgrading(wsi);
 	return 0;
 }
 
