@@ -200,9 +200,10 @@ static void tick(struct jit_engine *e)
 		if (store_prune(e->o.store, time(NULL), e->o.keep_stale) < 0)
 			log_warnx("event=store_prune_failed");
 	}
-	if (now >= e->next_sync) {
-		e->next_sync = now + (int64_t)e->o.sync_interval * 1000000;
-		engine_resync(e);
+	if (now >= e->next_reap) {
+		engine_reap(e);
+		/* from the pass's end: a long one does not make the next one due at once */
+		e->next_reap = clock_usec() + (int64_t)e->o.reaper.interval * 1000000;
 	}
 }
 
@@ -256,7 +257,7 @@ int jit_engine_start(struct jit_engine *e)
 	if (ret < 0)
 		return ret;
 	e->next_prune = clock_usec() + (int64_t)e->o.prune_interval * 1000000;
-	e->next_sync = clock_usec() + (int64_t)e->o.sync_interval * 1000000;
+	e->next_reap = clock_usec() + (int64_t)e->o.reaper.interval * 1000000;
 	ret = -pthread_create(&e->thread, NULL, engine_thread, e);
 	if (ret)
 		return ret;
@@ -329,7 +330,7 @@ int jit_engine_new(struct jit_engine **out, const struct jit_engine_options *o, 
 	if (ret < 0)
 		goto nomem;
 	engine_metrics_register(e);
-	ret = engine_sync(e, true);
+	ret = engine_reconcile(e);
 	if (ret < 0) {
 		snprintf(err, errlen, "reading the device to reconcile it with the store: %s",
 			 strerror(-ret));

@@ -191,7 +191,8 @@ static void install(struct provision *p, const struct job *job, const struct jit
 	 * WebSocket keeps that path open without one.
 	 */
 	int keepalive = job->via == STORE_VIA_WS ? 0 :
-			peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
+			peer->has_keepalive && peer->persistent_keepalive ? peer->persistent_keepalive :
+			p->o.role_inversion ? p->o.keepalive : 0;
 	const struct sockaddr *endpoint =
 		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
 	struct device_write w = { 0 };
@@ -215,6 +216,8 @@ static void install(struct provision *p, const struct job *job, const struct jit
 		return;
 	}
 	r->outcome = PROVISION_INSTALLED;
+	r->endpoint = job->endpoint;
+	r->keepalive = (uint16_t)keepalive;
 }
 
 static void run_job(struct provision *p, const struct job *job, struct provision_result *r)

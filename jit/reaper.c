@@ -214,6 +214,8 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 	if (ret < 0)
 		goto out;
 	res.device_peers = n_peers;
+	if (p->dumped)
+		p->dumped(p->ctx, peers, n_peers);
 	victims = malloc((ps.n ? ps.n : 1) * sizeof(*victims));
 	set = malloc((batch < ps.n ? batch : ps.n ? ps.n : 1) * sizeof(*set));
 	if (!victims || !set) {
@@ -287,7 +289,7 @@ static int find_row(void *ctx, const struct store_installed *inst)
 }
 
 int reaper_evict(struct wgdev *dev, struct store *store, const uint8_t key[WG_KEY_LEN],
-		 enum reaper_reason reason)
+		 enum reaper_reason reason, const struct reaper_params *p)
 {
 	struct find f = { .key = key };
 	struct wgdev_set_peer peer = { .flags = WGDEV_PEER_REMOVE };
@@ -306,5 +308,5 @@ int reaper_evict(struct wgdev *dev, struct store *store, const uint8_t key[WG_KE
 	ret = wgdev_apply(dev, &req);
 	if (ret < 0)
 		return ret;
-	return record(store, &f.row, reason, NULL);
+	return record(store, &f.row, reason, p);
 }

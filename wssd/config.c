@@ -60,6 +60,7 @@ static const struct key_spec keys[] = {
 
 	BOOL("capture.enabled", capture_enabled, "on"),
 	STR("capture.interfaces", capture_interfaces, "any"),
+	UINT("capture.initiations_per_second", capture_initiations_per_second, 1, 1000, "20"),
 
 	BOOL("jit.enabled", jit_enabled, "on"),
 	STR("jit.control_plane", control_plane, "local"),
@@ -68,13 +69,14 @@ static const struct key_spec keys[] = {
 	UINT("jit.cache_ttl", cache_ttl, 0, 31536000, "300"),
 	UINT("jit.negative_ttl", negative_ttl, 0, 31536000, "60"),
 	UINT("jit.keepalive", keepalive, 0, 65535, "25"),
+	BOOL("jit.role_inversion", role_inversion, "on"),
 	UINT("jit.workers", workers, 1, 256, "8"),
 	UINT("jit.key_lookups_per_minute", lookups_per_key_per_minute, 1, 1000000, "12"),
 	UINT("jit.lookups_per_second", lookups_per_second, 1, 1000000, "200"),
 
-	UINT("reaper.interval", reaper_interval, 1, 86400, "60"),
-	UINT("reaper.idle_after", reaper_idle_after, 1, 31536000, "600"),
-	UINT("reaper.grace", reaper_grace, 0, 31536000, "120"),
+	UINT("reaper.interval", reaper_interval, 1, 3600, "60"),
+	UINT("reaper.idle_after", reaper_idle_after, WG_REJECT_AFTER_TIME, 31536000, "600"),
+	UINT("reaper.grace", reaper_grace, REAPER_GRACE_MIN, 31536000, "120"),
 
 	STR("store.path", store_path, LOCALSTATEDIR "/lib/wssd/wssd.db"),
 
@@ -390,6 +392,17 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 	}
 	if (parse_addresses(cfg, err, errlen) < 0)
 		return -EINVAL;
+	if (cfg->reaper_grace > cfg->reaper_idle_after) {
+		snprintf(err, errlen, "reaper.grace: %u is longer than reaper.idle_after (%u): a peer "
+			 "that never completed a handshake would outlive one that did", cfg->reaper_grace,
+			 cfg->reaper_idle_after);
+		return -EINVAL;
+	}
+	if (cfg->jit_enabled && cfg->capture_enabled && cfg->role_inversion && !cfg->keepalive) {
+		snprintf(err, errlen, "jit.keepalive: 0 cannot trigger role inversion (set a keepalive, "
+			 "or jit.role_inversion = off)");
+		return -EINVAL;
+	}
 	if (cfg->max_sessions_per_ip > cfg->max_sessions)
 		cfg->max_sessions_per_ip = cfg->max_sessions;
 	return 0;

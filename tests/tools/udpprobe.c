@@ -1,0 +1,504 @@
+/*
+ * udpprobe: direct-UDP WireGuard clients that speak just enough of the
+ * protocol to connect to a gateway, without a WireGuard device each, for the
+ * capture tests and the direct-UDP benchmark. Initiations are built with the
+ * test initiator (tests/tools/noise-initiator.c).
+ *
+ *   udpprobe [--bind ADDR[:PORT]] [--sources FILE] [--rate N] [--timeout S]
+ *            GATEWAY:PORT GATEWAY_PUB MODE ARGS
+ *
+ * Modes:
+ *   connect KEYS     one client per private key in the file KEYS (one base64
+ *                    key a line), each on a socket of its own bound to the
+ *                    next address of --sources (round robin) or to --bind;
+ *                    --rate N starts N clients a second (default: all at once)
+ *   send KEY [SAVE]  one client, KEY a private key file; SAVE gets the 148
+ *                    bytes of its first initiation
+ *   replay FILE      sends the 148 bytes in FILE; counts what comes back
+ *   flood SECONDS    valid initiations from fresh keys (random keys, valid
+ *                    mac1), as fast as one socket sends them
+ *
+ * A client sends an initiation, and again every 5 s (WireGuard's
+ * REKEY_TIMEOUT) while it is not connected, until --timeout (default 10 s).
+ * It is connected the first time it can know the handshake completed: when
+ * it has consumed the gateway's response to one of its initiations
+ * (via=response), or when it has answered the gateway's own initiation and
+ * decrypted the gateway's first transport message, the keepalive that
+ * confirms that session (via=initiation: role inversion). Times run from the
+ * client's first initiation. Cookie replies (type 3) are counted, not used.
+ *
+ * Prints "clients=N connected=N via_initiation=N via_response=N cookies=N
+ * p50_ms=X p99_ms=X max_ms=X"; replay prints "answers=N"; flood "sent=N".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+#include "common/addr.h"
+#include "jit/key.h"
+#include "tests/tools/noise-initiator.h"
+
+#define REKEY_TIMEOUT 5.0
+#define FLOOD_POOL 512
+#define FLOOD_BATCH 64
+
+enum via { VIA_NONE, VIA_RESPONSE, VIA_INITIATION };
+
+struct client {
+	int fd;
+	uint8_t priv[WG_KEY_LEN];
+	struct noise_hs init;		/* our latest initiation */
+	struct noise_hs resp;		/* our answer to the gateway's latest initiation */
+	bool responded;
+	double first_at, next_at, connected_at;
+	enum via via;
+};
+
+static uint8_t gw_pub[WG_KEY_LEN];
+static struct sockaddr_storage gw;
+static socklen_t gw_len;
+static unsigned cookies;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void tai64n_now(uint8_t ts[WG_TIMESTAMP_LEN])
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	noise_initiator_tai64n(ts, (uint64_t)t.tv_sec, (uint32_t)t.tv_nsec);
+}
+
+static int open_socket(const struct sockaddr_storage *bind_to, socklen_t len)
+{
+	int fd = socket(bind_to ? bind_to->ss_family : gw.ss_family,
+			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind_to && bind(fd, (const struct sockaddr *)bind_to, len) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A fresh initiation; a DH that comes out zero takes another ephemeral. */
+static void initiate(struct client *c, uint8_t msg[WG_INITIATION_LEN])
+{
+	uint8_t eph[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN];
+
+	tai64n_now(ts);
+	do {
+		randombytes_buf(eph, sizeof(eph));
+	} while (noise_hs_initiate(&c->init, msg, gw_pub, c->priv, eph, randombytes_random(),
+				   ts) < 0);
+}
+
+static void send_initiation(struct client *c, double now, uint8_t *save)
+{
+	uint8_t msg[WG_INITIATION_LEN];
+
+	initiate(c, msg);
+	if (save)
+		memcpy(save, msg, sizeof(msg));
+	if (sendto(c->fd, msg, sizeof(msg), 0, (struct sockaddr *)&gw, gw_len) < 0)
+		perror("udpprobe: sendto");
+	if (!c->first_at)
+		c->first_at = now;
+	c->next_at = now + REKEY_TIMEOUT;
+}
+
+static void connected(struct client *c, enum via via, double now)
+{
+	c->via = via;
+	c->connected_at = now;
+}
+
+static void on_datagram(struct client *c, const uint8_t *m, size_t len, double now)
+{
+	uint8_t out[WG_RESPONSE_LEN], eph[WG_KEY_LEN];
+
+	if (c->via || len < 4)
+		return;
+	switch (m[0]) {
+	case 1:		/* the gateway initiates: role inversion */
+		if (len != WG_INITIATION_LEN)
+			return;
+		randombytes_buf(eph, sizeof(eph));
+		if (noise_hs_respond(&c->resp, m, c->priv, out, eph, randombytes_random()) < 0 ||
+		    memcmp(c->resp.remote_static, gw_pub, WG_KEY_LEN))
+			return;
+		c->responded = true;
+		if (sendto(c->fd, out, sizeof(out), 0, (struct sockaddr *)&gw, gw_len) < 0)
+			perror("udpprobe: sendto");
+		return;
+	case 2:
+		if (len == WG_RESPONSE_LEN && noise_hs_finish(&c->init, m, c->priv) == 0)
+			connected(c, VIA_RESPONSE, now);
+		return;
+	case 3:
+		cookies++;
+		return;
+	case 4:
+		if (c->responded && noise_hs_open(&c->resp, m, len) == 0)
+			connected(c, VIA_INITIATION, now);
+		return;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const struct client *cs, unsigned n)
+{
+	double *ms = calloc(n + 1, sizeof(*ms));
+	unsigned done = 0, vi = 0, vr = 0;
+
+	for (unsigned i = 0; ms && i < n; i++) {
+		if (!cs[i].via)
+			continue;
+		ms[done++] = (cs[i].connected_at - cs[i].first_at) * 1000;
+		vi += cs[i].via == VIA_INITIATION;
+		vr += cs[i].via == VIA_RESPONSE;
+	}
+	qsort(ms, done, sizeof(*ms), cmp_double);
+	printf("clients=%u connected=%u via_initiation=%u via_response=%u cookies=%u", n, done, vi,
+	       vr, cookies);
+	if (done)
+		printf(" p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", ms[(done - 1) / 2],
+		       ms[(done * 99 + 99) / 100 - 1], ms[done - 1]);
+	printf("\n");
+	free(ms);
+}
+
+/* Runs the clients until each is connected or timeout has passed since it started. */
+static int run_clients(struct client *cs, unsigned n, const struct sockaddr_storage *sources,
+		       const socklen_t *source_len, unsigned n_sources, double rate, double timeout,
+		       uint8_t *save)
+{
+	struct epoll_event evs[256];
+	unsigned started = 0, done = 0;
+	double t0 = now_s();
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -errno;
+	while (done < n) {
+		double now = now_s(), wait = 0.05;
+		int k;
+
+		/* start those whose turn it is */
+		while (started < n && (rate <= 0 || now >= t0 + started / rate)) {
+			struct client *c = &cs[started];
+			struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+			unsigned s = started % (n_sources ? n_sources : 1);
+
+			c->fd = open_socket(n_sources ? &sources[s] : NULL,
+					    n_sources ? source_len[s] : 0);
+			if (c->fd < 0) {
+				fprintf(stderr, "udpprobe: client %u: socket: %s\n", started,
+					strerror(-c->fd));
+				return c->fd;
+			}
+			epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+			send_initiation(c, now, started == 0 ? save : NULL);
+			started++;
+		}
+		done = 0;
+		for (unsigned i = 0; i < started; i++) {
+			struct client *c = &cs[i];
+
+			if (c->via || now - c->first_at >= timeout) {
+				done++;
+				continue;
+			}
+			if (now >= c->next_at)
+				send_initiation(c, now, NULL);
+			if (c->next_at - now < wait)
+				wait = c->next_at - now;
+		}
+		if (started < n && rate > 0 && t0 + started / rate - now < wait)
+			wait = t0 + started / rate - now;
+		k = epoll_wait(ep, evs, 256, wait > 0 ? (int)(wait * 1000) + 1 : 0);
+		now = now_s();
+		for (int i = 0; i < k; i++) {
+			struct client *c = evs[i].data.ptr;
+			uint8_t buf[2048];
+			ssize_t len;
+
+			while ((len = recv(c->fd, buf, sizeof(buf), 0)) > 0)
+				on_datagram(c, buf, (size_t)len, now);
+		}
+	}
+	close(ep);
+	return 0;
+}
+
+static int flood(double seconds)
+{
+	uint8_t (*pool)[WG_INITIATION_LEN] = malloc(FLOOD_POOL * sizeof(*pool));
+	struct mmsghdr msgs[FLOOD_BATCH];
+	struct iovec iov[FLOOD_BATCH];
+	uint64_t sent = 0;
+	unsigned next = 0;
+	double end;
+	int fd = open_socket(NULL, 0);
+
+	if (!pool || fd < 0)
+		return -ENOMEM;
+	for (unsigned i = 0; i < FLOOD_POOL; i++) {
+		struct client c = { 0 };
+
+		randombytes_buf(c.priv, sizeof(c.priv));
+		initiate(&c, pool[i]);
+	}
+	memset(msgs, 0, sizeof(msgs));
+	end = now_s() + seconds;
+	while (now_s() < end) {
+		int k;
+
+		for (unsigned i = 0; i < FLOOD_BATCH; i++) {
+			iov[i] = (struct iovec){ pool[(next + i) % FLOOD_POOL], WG_INITIATION_LEN };
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &gw;
+			msgs[i].msg_hdr.msg_namelen = gw_len;
+		}
+		k = sendmmsg(fd, msgs, FLOOD_BATCH, 0);
+		if (k > 0) {
+			sent += (unsigned)k;
+			next += (unsigned)k;
+		} else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) {
+			perror("udpprobe: sendmmsg");
+			break;
+		}
+	}
+	printf("sent=%llu\n", (unsigned long long)sent);
+	free(pool);
+	close(fd);
+	return 0;
+}
+
+static int read_keys(const char *path, struct client **out, unsigned *n)
+{
+	char line[128];
+	struct client *cs = NULL;
+	unsigned cap = 0;
+	FILE *f = fopen(path, "re");
+
+	*n = 0;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (*n == cap) {
+			struct client *grown;
+
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(cs, cap * sizeof(*cs));
+			if (!grown) {
+				fclose(f);
+				free(cs);
+				return -ENOMEM;
+			}
+			cs = grown;
+		}
+		memset(&cs[*n], 0, sizeof(cs[0]));
+		if (key_from_base64(cs[*n].priv, line) < 0) {
+			fclose(f);
+			free(cs);
+			return -EINVAL;
+		}
+		(*n)++;
+	}
+	fclose(f);
+	*out = cs;
+	return *n ? 0 : -EINVAL;
+}
+
+/* ADDR (port 0), or ADDR:PORT / [V6]:PORT. */
+static int parse_bind(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (addr_numeric(text, 0, ss, len) == 0)
+		return 0;
+	return addr_parse(text, ss, len);
+}
+
+static int read_sources(const char *path, struct sockaddr_storage **out, socklen_t **lens,
+			unsigned *n)
+{
+	char line[128];
+	unsigned cap = 1024;
+	FILE *f = fopen(path, "re");
+
+	*n = 0;
+	*out = calloc(cap, sizeof(**out));
+	*lens = calloc(cap, sizeof(**lens));
+	if (!f || !*out || !*lens) {
+		if (f)
+			fclose(f);
+		return -ENOMEM;
+	}
+	while (*n < cap && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] && parse_bind(line, &(*out)[*n], &(*lens)[*n]) == 0)
+			(*n)++;
+	}
+	fclose(f);
+	return *n ? 0 : -EINVAL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: udpprobe [--bind ADDR[:PORT]] [--sources FILE] [--rate N] "
+			"[--timeout S] GATEWAY:PORT GATEWAY_PUB connect|send|replay|flood ARGS\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bind", required_argument, NULL, 'b' },
+		{ "sources", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ 0 }
+	};
+	struct sockaddr_storage *sources = NULL;
+	socklen_t *source_len = NULL;
+	unsigned n_sources = 0, n = 0;
+	const char *bind_text = NULL, *sources_path = NULL, *mode;
+	double rate = 0, timeout = 10;
+	struct client *cs = NULL;
+	uint8_t first[WG_INITIATION_LEN];
+	struct rlimit rl;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'b':
+			bind_text = optarg;
+			break;
+		case 's':
+			sources_path = optarg;
+			break;
+		case 'r':
+			rate = strtod(optarg, NULL);
+			break;
+		case 't':
+			timeout = strtod(optarg, NULL);
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (argc - optind < 4 || sodium_init() < 0 || addr_parse(argv[optind], &gw, &gw_len) < 0 ||
+	    key_from_base64(gw_pub, argv[optind + 1]) < 0)
+		return usage();
+	mode = argv[optind + 2];
+	if (sources_path && read_sources(sources_path, &sources, &source_len, &n_sources) < 0) {
+		fprintf(stderr, "udpprobe: %s: no addresses\n", sources_path);
+		return 1;
+	}
+	if (bind_text) {
+		free(sources);
+		free(source_len);
+		sources = calloc(1, sizeof(*sources));
+		source_len = calloc(1, sizeof(*source_len));
+		if (!sources || !source_len || parse_bind(bind_text, sources, source_len) < 0)
+			return usage();
+		n_sources = 1;
+	}
+	if (!strcmp(mode, "flood"))
+		return flood(strtod(argv[optind + 3], NULL)) < 0;
+	if (!strcmp(mode, "replay")) {
+		struct client c = { 0 };
+		FILE *f = fopen(argv[optind + 3], "re");
+		unsigned answers = 0;
+		double end;
+
+		if (!f || fread(first, 1, sizeof(first), f) != sizeof(first)) {
+			fprintf(stderr, "udpprobe: %s: not 148 bytes\n", argv[optind + 3]);
+			return 1;
+		}
+		fclose(f);
+		c.fd = open_socket(n_sources ? sources : NULL, n_sources ? source_len[0] : 0);
+		if (c.fd < 0 || sendto(c.fd, first, sizeof(first), 0, (struct sockaddr *)&gw,
+				       gw_len) < 0) {
+			perror("udpprobe: replay");
+			return 1;
+		}
+		for (end = now_s() + timeout; now_s() < end; usleep(10000)) {
+			uint8_t buf[2048];
+
+			while (recv(c.fd, buf, sizeof(buf), 0) > 0)
+				answers++;
+		}
+		printf("answers=%u\n", answers);
+		return 0;
+	}
+	if (!strcmp(mode, "send")) {
+		cs = calloc(1, sizeof(*cs));
+		n = 1;
+		if (!cs || key_read_file(cs->priv, argv[optind + 3]) < 0) {
+			fprintf(stderr, "udpprobe: %s: not a key file\n", argv[optind + 3]);
+			return 1;
+		}
+	} else if (!strcmp(mode, "connect")) {
+		if (read_keys(argv[optind + 3], &cs, &n) < 0) {
+			fprintf(stderr, "udpprobe: %s: no keys\n", argv[optind + 3]);
+			return 1;
+		}
+	} else {
+		return usage();
+	}
+	rl.rlim_cur = rl.rlim_max = n + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ret = run_clients(cs, n, sources, source_len, n_sources, rate, timeout, first);
+	if (ret < 0)
+		return 1;
+	report(cs, n);
+	if (!strcmp(mode, "send") && argc - optind > 4) {
+		FILE *f = fopen(argv[optind + 4], "we");
+
+		if (!f || fwrite(first, 1, sizeof(first), f) != sizeof(first)) {
+			fprintf(stderr, "udpprobe: cannot save %s\n", argv[optind + 4]);
+			return 1;
+		}
+		fclose(f);
+	}
+	for (unsigned i = 0; i < n; i++)
+		close(cs[i].fd);
+	free(cs);
+	free(sources);
+	free(source_len);
+	return 0;
+}
