@@ -49,6 +49,7 @@
 
 #include "common/addr.h"
 #include "jit/key.h"
+#include "tests/tools/keylist.h"
 #include "tests/tools/noise-initiator.h"
 
 #define REKEY_TIMEOUT 5.0
@@ -305,45 +306,6 @@ static int flood(double seconds)
 	return 0;
 }
 
-static int read_keys(const char *path, struct client **out, unsigned *n)
-{
-	char line[128];
-	struct client *cs = NULL;
-	unsigned cap = 0;
-	FILE *f = fopen(path, "re");
-
-	*n = 0;
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!line[0])
-			continue;
-		if (*n == cap) {
-			struct client *grown;
-
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(cs, cap * sizeof(*cs));
-			if (!grown) {
-				fclose(f);
-				free(cs);
-				return -ENOMEM;
-			}
-			cs = grown;
-		}
-		memset(&cs[*n], 0, sizeof(cs[0]));
-		if (key_from_base64(cs[*n].priv, line) < 0) {
-			fclose(f);
-			free(cs);
-			return -EINVAL;
-		}
-		(*n)++;
-	}
-	fclose(f);
-	*out = cs;
-	return *n ? 0 : -EINVAL;
-}
-
 /* ADDR (port 0), or ADDR:PORT / [V6]:PORT. */
 static int parse_bind(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -473,10 +435,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	} else if (!strcmp(mode, "connect")) {
-		if (read_keys(argv[optind + 3], &cs, &n) < 0) {
+		uint8_t (*keys)[WG_KEY_LEN];
+
+		if (keylist_read(argv[optind + 3], &keys, &n) < 0 || !(cs = calloc(n, sizeof(*cs)))) {
 			fprintf(stderr, "udpprobe: %s: no keys\n", argv[optind + 3]);
 			return 1;
 		}
+		for (unsigned i = 0; i < n; i++)
+			memcpy(cs[i].priv, keys[i], WG_KEY_LEN);
+		free(keys);
 	} else {
 		return usage();
 	}
