@@ -134,27 +134,32 @@ ns_run "$CL" wg set "$WG_CL" listen-port 51821 || fail "client port back"
 # inversion (its first initiation is never consumed by the device), then
 # from a second port with a new initiation (the device answers it and wssd
 # moves the peer); both initiations are then replayed from a third port.
-UDPPROBE="$top_builddir/tests/tools/udpprobe"
-probe() { ns_run "$CL" "$UDPPROBE" --bind "198.18.0.2:$1" "$@"; }
+
+# probe PORT ARGS...: udpprobe from the client's address and PORT.
+probe() {
+	_port=$1
+	shift
+	ns_run "$CL" "$UDPPROBE" --bind "198.18.0.2:$_port" "$@"
+}
 moves() { m 'wssd_peer_moves_total{result="moved"}'; }
 replays() { m 'wssd_jit_lookups_total{source="memory",result="replay"}'; }
-out=$(ns_run "$CL" "$UDPPROBE" --bind 198.18.0.2:51841 198.18.0.1:51820 "$GW_PUB" send \
+out=$(probe 51841 198.18.0.1:51820 "$GW_PUB" send \
 	"$TEST_TMP/probe.key" "$TEST_TMP/first.init") || fail "udpprobe send"
 echo "$out" | grep -q 'connected=1 via_initiation=1' || fail "udpprobe did not connect: $out"
 sleep 5
-out=$(ns_run "$CL" "$UDPPROBE" --bind 198.18.0.2:51842 198.18.0.1:51820 "$GW_PUB" send \
+out=$(probe 51842 198.18.0.1:51820 "$GW_PUB" send \
 	"$TEST_TMP/probe.key" "$TEST_TMP/second.init") || fail "udpprobe send again"
 echo "$out" | grep -q 'connected=1' || fail "udpprobe did not connect from its new port: $out"
 check "a new initiation from a new port moves the peer" test "$(moves)" = 2
 check "to that port" test "$(gw_field endpoints probe)" = 198.18.0.2:51842
-sleep 5
+sleep 5	# past the 5 s between moves: a replay taken as new would move the peer
 replays0=$(replays)
-out=$(ns_run "$CL" "$UDPPROBE" --bind 198.18.0.2:51843 --timeout 1 198.18.0.1:51820 "$GW_PUB" \
+out=$(probe 51843 --timeout 1 198.18.0.1:51820 "$GW_PUB" \
 	replay "$TEST_TMP/second.init") || fail "udpprobe replay"
 check "replay: the device does not answer it ($out)" test "$out" = answers=0
 check "replay: wssd sees a replay" test "$(replays)" = $((replays0 + 1))
 check "replay: the peer stays where it was" test "$(gw_field endpoints probe)" = 198.18.0.2:51842
-out=$(ns_run "$CL" "$UDPPROBE" --bind 198.18.0.2:51843 --timeout 1 198.18.0.1:51820 "$GW_PUB" \
+out=$(probe 51843 --timeout 1 198.18.0.1:51820 "$GW_PUB" \
 	replay "$TEST_TMP/first.init") || fail "udpprobe replay of the first"
 check "replay of the first initiation: wssd sees a replay" test "$(replays)" = $((replays0 + 2))
 check "replays: wssd moved nothing" test "$(moves)" = 2

@@ -13,7 +13,8 @@
  *                    next address of --sources (round robin) or to --bind;
  *                    --rate N starts N clients a second (default: all at once)
  *   send KEY [SAVE]  one client, KEY a private key file; SAVE gets the 148
- *                    bytes of its first initiation
+ *                    bytes of its first initiation (--timeout 0: it knocks
+ *                    once and answers nothing)
  *   replay FILE      sends the 148 bytes in FILE; counts what comes back
  *   flood SECONDS    valid initiations from fresh keys (random keys, valid
  *                    mac1), as fast as one socket sends them
@@ -28,7 +29,10 @@
  * client's first initiation. Cookie replies (type 3) are counted, not used.
  *
  * Prints "clients=N connected=N via_initiation=N via_response=N cookies=N
- * p50_ms=X p99_ms=X max_ms=X"; replay prints "answers=N"; flood "sent=N".
+ * p50_ms=X p99_ms=X max_ms=X answered=N answer_p50_ms=X ..." (answer: the
+ * gateway's first datagram to the client, whatever it is: under role
+ * inversion its initiation, which the device sends once wssd installed the
+ * peer); replay prints "answers=N"; flood "sent=N".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,6 +69,7 @@ struct client {
 	struct noise_hs resp;		/* our answer to the gateway's latest initiation */
 	bool responded;
 	double first_at, next_at, connected_at;
+	double answered_at;		/* the gateway's first datagram, whatever it is */
 	enum via via;
 };
 
@@ -143,6 +148,8 @@ static void on_datagram(struct client *c, const uint8_t *m, size_t len, double n
 
 	if (c->via || len < 4)
 		return;
+	if (!c->answered_at)
+		c->answered_at = now;
 	switch (m[0]) {
 	case 1:		/* the gateway initiates: role inversion */
 		if (len != WG_INITIATION_LEN)
@@ -176,26 +183,38 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* " NAME_p50_ms=X NAME_p99_ms=X NAME_max_ms=X" of n values, sorted here. */
+static void put_quantiles(const char *name, double *ms, unsigned n)
+{
+	if (!n)
+		return;
+	qsort(ms, n, sizeof(*ms), cmp_double);
+	printf(" %sp50_ms=%.2f %sp99_ms=%.2f %smax_ms=%.2f", name, ms[(n - 1) / 2], name,
+	       ms[(n * 99 + 99) / 100 - 1], name, ms[n - 1]);
+}
+
 static void report(const struct client *cs, unsigned n)
 {
-	double *ms = calloc(n + 1, sizeof(*ms));
-	unsigned done = 0, vi = 0, vr = 0;
+	double *ms = calloc(n + 1, sizeof(*ms)), *first = calloc(n + 1, sizeof(*first));
+	unsigned done = 0, answered = 0, vi = 0, vr = 0;
 
-	for (unsigned i = 0; ms && i < n; i++) {
+	for (unsigned i = 0; ms && first && i < n; i++) {
+		if (cs[i].answered_at)
+			first[answered++] = (cs[i].answered_at - cs[i].first_at) * 1000;
 		if (!cs[i].via)
 			continue;
 		ms[done++] = (cs[i].connected_at - cs[i].first_at) * 1000;
 		vi += cs[i].via == VIA_INITIATION;
 		vr += cs[i].via == VIA_RESPONSE;
 	}
-	qsort(ms, done, sizeof(*ms), cmp_double);
 	printf("clients=%u connected=%u via_initiation=%u via_response=%u cookies=%u", n, done, vi,
 	       vr, cookies);
-	if (done)
-		printf(" p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", ms[(done - 1) / 2],
-		       ms[(done * 99 + 99) / 100 - 1], ms[done - 1]);
+	put_quantiles("", ms, done);
+	printf(" answered=%u", answered);
+	put_quantiles("answer_", first, answered);
 	printf("\n");
 	free(ms);
+	free(first);
 }
 
 /* Runs the clients until each is connected or timeout has passed since it started. */
@@ -244,6 +263,8 @@ static int run_clients(struct client *cs, unsigned n, const struct sockaddr_stor
 			if (c->next_at - now < wait)
 				wait = c->next_at - now;
 		}
+		if (done == n)
+			break;
 		if (started < n && rate > 0 && t0 + started / rate - now < wait)
 			wait = t0 + started / rate - now;
 		k = epoll_wait(ep, evs, 256, wait > 0 ? (int)(wait * 1000) + 1 : 0);
@@ -254,7 +275,8 @@ static int run_clients(struct client *cs, unsigned n, const struct sockaddr_stor
 			ssize_t len;
 
 			while ((len = recv(c->fd, buf, sizeof(buf), 0)) > 0)
-				on_datagram(c, buf, (size_t)len, now);
+				if (now - c->first_at < timeout)
+					on_datagram(c, buf, (size_t)len, now);
 		}
 	}
 	close(ep);
