@@ -1,5 +1,6 @@
 #include "common/metrics.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -174,6 +175,20 @@ static void write_histogram(FILE *out, const struct metric *m)
 		(unsigned long long)__atomic_load_n(&h->count, __ATOMIC_RELAXED));
 }
 
+static double series_value(const struct metric *m)
+{
+	switch (m->type) {
+	case METRIC_COUNTER:
+	case METRIC_GAUGE:
+		return (double)metric_value(m);
+	case METRIC_GAUGE_FN:
+		return m->fn ? m->fn(m->arg) : 0.0;
+	case METRIC_HISTOGRAM:
+		return m->hist ? (double)__atomic_load_n(&m->hist->count, __ATOMIC_RELAXED) : 0.0;
+	}
+	return 0.0;
+}
+
 static void write_series(FILE *out, const struct metric *m)
 {
 	char lb[512] = "";
@@ -186,13 +201,29 @@ static void write_series(FILE *out, const struct metric *m)
 		fprintf(out, "%s%s %lld\n", m->name, lb, (long long)metric_value(m));
 		break;
 	case METRIC_GAUGE_FN:
-		fprintf(out, "%s%s %.17g\n", m->name, lb, m->fn ? m->fn(m->arg) : 0.0);
+		fprintf(out, "%s%s %.17g\n", m->name, lb, series_value(m));
 		break;
 	case METRIC_HISTOGRAM:
 		if (m->hist)
 			write_histogram(out, m);
 		break;
 	}
+}
+
+int metric_lookup(const char *name, const char *labels, double *value)
+{
+	int ret = -ENOENT;
+
+	*value = 0.0;
+	pthread_mutex_lock(&registry_lock);
+	for (struct metric *m = registry_head; m; m = m->next) {
+		if (strcmp(m->name, name) || (labels && strcmp(m->labels, labels)))
+			continue;
+		*value += series_value(m);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
 }
 
 void metrics_write(FILE *out)

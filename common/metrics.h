@@ -33,6 +33,13 @@ void metric_set(struct metric *m, int64_t v);
 int64_t metric_value(const struct metric *m);
 void metric_observe(struct metric_histogram *h, double v);
 
+/*
+ * Reads a series by name and labels (as registered), or with labels NULL
+ * the sum of every series of that name; a histogram reads as its count of
+ * observations. -ENOENT when no such series is registered.
+ */
+int metric_lookup(const char *name, const char *labels, double *value);
+
 /* Writes every series in the text exposition format 0.0.4. */
 void metrics_write(FILE *out);
 

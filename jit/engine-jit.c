@@ -86,7 +86,7 @@ void engine_metrics_register(struct jit_engine *e)
 					 "Control-plane request duration", seconds, 12);
 	m->provision_seconds = metric_histogram("wssd_provision_seconds",
 		"From an initiation's job submitted to its peer installed", seconds, 12);
-	m->refused_busy = metric_counter("wssd_jit_refused_total", "reason=\"busy\"",
+	m->refused_busy = metric_counter("wssd_jit_refused_total", "reason=\"job_queue_full\"",
 					 "Initiations refused before a look-up, by reason");
 	m->jobs_expired = metric_counter("wssd_jit_refused_total", "reason=\"job_timeout\"", NULL);
 	m->installs = metric_counter("wssd_installs_total", NULL, "Peers installed by JIT");

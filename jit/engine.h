@@ -85,7 +85,7 @@ struct jit_answer {
 	uint8_t key[WG_KEY_LEN];
 	int status;		/* commands: 0 or -errno */
 	const char *reason;	/* why, a static string ("installed", "not_found", "replay", ...) */
-	char *text;		/* JIT_INSTALLED: the receiver frees it */
+	char *text;		/* JIT_INSTALLED; jit_port_drain frees it once fn returns */
 };
 
 /* Before jit_engine_start. */

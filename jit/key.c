@@ -48,6 +48,18 @@ bool key_is_zero(const uint8_t key[WG_KEY_LEN])
 	return sodium_is_zero(key, WG_KEY_LEN);
 }
 
+void key_generate_private(uint8_t key[WG_KEY_LEN])
+{
+	randombytes_buf(key, WG_KEY_LEN);
+	key[0] &= 248;
+	key[31] = (key[31] & 127) | 64;
+}
+
+int key_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
+{
+	return crypto_scalarmult_base(pub, priv) == 0 ? 0 : -EINVAL;
+}
+
 int key_read_file(uint8_t key[WG_KEY_LEN], const char *path)
 {
 	char buf[WG_KEY_B64_LEN + 8];

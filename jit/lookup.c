@@ -67,8 +67,8 @@ static void stale_or(struct lookup_result *out, struct store_cache_entry *stale,
 		out->source = LOOKUP_SOURCE_STALE;
 		out->peer = stale->peer;
 		memset(&stale->peer, 0, sizeof(stale->peer));
-		snprintf(out->detail, sizeof(out->detail), "served stale (expired %lld): %s", (long long)stale->expires_at,
-			   why);
+		snprintf(out->detail, sizeof(out->detail), "served stale (expired %lld): %s",
+			 (long long)stale->expires_at, why);
 	} else {
 		out->status = status;
 		snprintf(out->detail, sizeof(out->detail), "%s", why);
@@ -154,11 +154,13 @@ static int lookup_cached(const struct lookup_options *opts, const uint8_t key[WG
 		out->source = LOOKUP_SOURCE_CACHE;
 		if (entry.negative) {
 			out->status = LOOKUP_NOT_FOUND;
-			snprintf(out->detail, sizeof(out->detail), "negative cache entry until %lld", (long long)entry.expires_at);
+			snprintf(out->detail, sizeof(out->detail), "negative cache entry until %lld",
+				 (long long)entry.expires_at);
 		} else {
 			out->status = LOOKUP_FOUND;
 			out->peer = entry.peer;
-			snprintf(out->detail, sizeof(out->detail), "cache entry until %lld", (long long)entry.expires_at);
+			snprintf(out->detail, sizeof(out->detail), "cache entry until %lld",
+				 (long long)entry.expires_at);
 		}
 		return 0;
 	}
@@ -207,7 +209,7 @@ static int lookup_cached(const struct lookup_options *opts, const uint8_t key[WG
 		out->status = LOOKUP_NOT_FOUND;
 		out->source = LOOKUP_SOURCE_CONTROL;
 		snprintf(out->detail, sizeof(out->detail), "%s, negatively cached for %u s", reply.detail,
-			   opts->negative_ttl);
+			 opts->negative_ttl);
 		break;
 	case CONTROL_RETRY_LATER:
 		if (store_backoff_set(opts->store, key, t + reply.retry_after) < 0)

@@ -100,6 +100,32 @@ int ifaddr_parse(const char *text, struct wg_allowedip *out)
 	return parse_prefix(text, out, true);
 }
 
+static uint8_t *ip_bytes(struct wg_allowedip *ip)
+{
+	return ip->family == AF_INET ? (uint8_t *)&ip->ip4 : (uint8_t *)&ip->ip6;
+}
+
+void allowedip_network(struct wg_allowedip *ip)
+{
+	uint8_t *b = ip_bytes(ip);
+	unsigned max = ip->family == AF_INET ? 32 : 128;
+
+	for (unsigned bit = ip->cidr; bit < max; bit++)
+		b[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+}
+
+bool allowedip_overlap(const struct wg_allowedip *a, const struct wg_allowedip *b)
+{
+	struct wg_allowedip x = *a, y = *b;
+
+	if (a->family != b->family)
+		return false;
+	x.cidr = y.cidr = a->cidr < b->cidr ? a->cidr : b->cidr;
+	allowedip_network(&x);
+	allowedip_network(&y);
+	return !memcmp(ip_bytes(&x), ip_bytes(&y), x.family == AF_INET ? 4 : 16);
+}
+
 void allowedip_format(const struct wg_allowedip *ip, char *buf, size_t size)
 {
 	char addr[INET6_ADDRSTRLEN] = "?";

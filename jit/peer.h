@@ -43,6 +43,11 @@ int allowedip_parse(const char *text, struct wg_allowedip *out);
 /* An interface's address, "10.0.0.1/24": host bits are the point. -EINVAL. */
 int ifaddr_parse(const char *text, struct wg_allowedip *out);
 
+/* Clears the host bits: 10.0.0.1/24 becomes 10.0.0.0/24. */
+void allowedip_network(struct wg_allowedip *ip);
+/* Whether a and b share an address (one contains the other). */
+bool allowedip_overlap(const struct wg_allowedip *a, const struct wg_allowedip *b);
+
 /* Writes "ADDR/CIDR"; buf of at least ALLOWEDIP_STRLEN. */
 #define ALLOWEDIP_STRLEN 64
 void allowedip_format(const struct wg_allowedip *ip, char *buf, size_t size);

@@ -198,7 +198,7 @@ out:
 	return ret;
 }
 
-/* Writes a new key, clamped as `wg genkey` does, readable by the owner only. */
+/* Writes a new private key, readable by the owner only. */
 static int key_generate_file(uint8_t key[WG_KEY_LEN], const char *path)
 {
 	char b64[WG_KEY_B64_LEN + 1], tmp[PATH_MAX];
@@ -207,9 +207,7 @@ static int key_generate_file(uint8_t key[WG_KEY_LEN], const char *path)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	randombytes_buf(key, WG_KEY_LEN);
-	key[0] &= 248;
-	key[31] = (key[31] & 127) | 64;
+	key_generate_private(key);
 	key_to_base64(b64, key);
 	len = strlen(b64);
 	b64[len++] = '\n';

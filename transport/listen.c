@@ -126,9 +126,12 @@ static int create_ctl_vhost(struct transport *t)
 	info.listen_accept_role = "raw-skt";
 	info.listen_accept_protocol = t->p.ctl_protocols[0].name;
 	unlink(t->p.ctl_path);	/* a socket left by a daemon that died */
+	/* No moment when others could connect: created 0700, then 0600. */
 	old = umask(077);
 	ok = lws_create_vhost(t->ctx, &info) != NULL;
 	umask(old);
+	if (ok && chmod(t->p.ctl_path, 0600) < 0)
+		ok = false;
 	if (!ok) {
 		log_warnx("event=listen_failed socket=%s", t->p.ctl_path);
 		return -EADDRNOTAVAIL;

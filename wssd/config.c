@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { KEY_STRING, KEY_UINT, KEY_BOOL, KEY_ENUM, KEY_ADDR, KEY_ADDR_LIST, KEY_HOST };
 
@@ -406,6 +407,18 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 	if (cfg->max_sessions_per_ip > cfg->max_sessions)
 		cfg->max_sessions_per_ip = cfg->max_sessions;
 	return 0;
+}
+
+void config_client_url(const struct wssd_config *cfg, char *buf, size_t size)
+{
+	const struct config_addr *a = cfg->n_listen ? &cfg->listen[0] : &cfg->plain_listen[0];
+	char host[256];
+
+	/* without a name (a VM's "(none)"), the address it listens on */
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0] || !strcmp(host, "(none)"))
+		snprintf(host, sizeof(host), strchr(a->host, ':') ? "[%s]" : "%s", a->host);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, size, "%s://%s:%u/", cfg->n_listen ? "wss" : "ws", host, a->port);
 }
 
 void config_dump(const struct wssd_config *cfg, void *stdio_file)

@@ -115,6 +115,12 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen);
 /* Parses "HOST:PORT" / "[V6]:PORT" with a numeric host. */
 int config_parse_addr(const char *text, struct config_addr *out);
 
+/*
+ * The URL clients dial unless told otherwise: wss:// on the first TLS
+ * listener (else ws:// on the first plain one), by this host's name.
+ */
+void config_client_url(const struct wssd_config *cfg, char *buf, size_t size);
+
 /* Writes every key with its current value as an INI file. */
 void config_dump(const struct wssd_config *cfg, void *stdio_file);
 

@@ -4,6 +4,7 @@
 #include "transport/transport.h"
 #include "wssd/admin.h"
 #include "wssd/config.h"
+#include "wssd/ctl.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "wssd/notify.h"
@@ -30,6 +31,7 @@ struct daemon {
 	struct transport *t;
 	struct pipeline *pl;
 	struct admin admin;
+	struct ctl ctl;
 	char cert[PATH_MAX];
 	char key[PATH_MAX];
 	int64_t not_after;
@@ -38,7 +40,14 @@ struct daemon {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: wssd [-c FILE] [--check-config] [--version] [-s section.key=value ...]\n");
+	fprintf(f, "usage: wssd [-c FILE] [--check-config] [-s section.key=value ...]\n"
+		"       wssd --version | --help\n\n"
+		"  -c, --config FILE     the configuration (default %s when it exists)\n"
+		"  --check-config        check the configuration and certificate, then exit\n"
+		"  -s, --set S.KEY=VALUE set one key after the file (repeatable)\n"
+		"  -V, --version         print the version\n"
+		"  -h, --help            print this\n\n"
+		"See wssd(8); wssctl(8) talks to the running daemon.\n", CONFIG_DEFAULT_PATH);
 }
 
 static double cert_expiry(void *arg)
@@ -96,8 +105,8 @@ static int check_certs(const struct wssd_config *cfg, char *err, size_t errlen)
 	return certs_check_pair(cert, key, err, errlen);
 }
 
-/* mkdir -p; the last directory, which holds keys, is made 0700. */
-static int make_dirs(const char *path, char *err, size_t errlen)
+/* mkdir -p; the last directory is made with mode (0700 where keys live). */
+static int make_dirs(const char *path, mode_t mode, char *err, size_t errlen)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -110,7 +119,7 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(buf, c ? 0755 : 0700) < 0 && errno != EEXIST) {
+			if (mkdir(buf, c ? 0755 : mode) < 0 && errno != EEXIST) {
 				snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
 				return -errno;
 			}
@@ -129,7 +138,7 @@ static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errl
 	char *slash;
 	int ret;
 
-	ret = make_dirs(cfg->state_dir, err, errlen);
+	ret = make_dirs(cfg->state_dir, 0700, err, errlen);
 	if (ret < 0 || strlen(cfg->store_path) >= sizeof(dir))
 		return ret;
 	strcpy(dir, cfg->store_path);
@@ -137,7 +146,21 @@ static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errl
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	return make_dirs(dir, err, errlen);
+	return make_dirs(dir, 0700, err, errlen);
+}
+
+/* The control socket's directory, which others may traverse (the socket is 0600). */
+static int make_socket_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct wssd_config *)0)->admin_socket)];
+	char *slash;
+
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return make_dirs(dir, 0755, err, errlen);
 }
 
 /*
@@ -147,12 +170,12 @@ static int make_state_dirs(const struct wssd_config *cfg, char *err, size_t errl
 static void log_next_steps(const struct daemon *d)
 {
 	const struct wssd_config *cfg = &d->cfg;
-	char b64[WG_KEY_B64_LEN], host[256] = "localhost", suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
+	char b64[WG_KEY_B64_LEN], url[320], suggest[ALLOWEDIP_STRLEN] = "ADDRESS/32";
 	uint8_t key[WG_KEY_LEN];
 
 	pipeline_public_key(d->pl, key);
 	key_to_base64(b64, key);
-	gethostname(host, sizeof(host) - 1);
+	config_client_url(cfg, url, sizeof(url));
 	if (cfg->n_addresses && cfg->addresses[0].family == AF_INET &&
 	    cfg->addresses[0].cidr < 31) {
 		struct wg_allowedip next = cfg->addresses[0];
@@ -161,10 +184,8 @@ static void log_next_steps(const struct daemon *d)
 		next.cidr = 32;
 		allowedip_format(&next, suggest, sizeof(suggest));
 	}
-	log_info("event=gateway_ready interface=%s public_key=%s url=%s://%s:%u/ "
-		 "next=\"wssctl peer new %s\"", cfg->interface, b64,
-		 cfg->n_listen ? "wss" : "ws", host,
-		 cfg->n_listen ? cfg->listen[0].port : cfg->plain_listen[0].port, suggest);
+	log_info("event=gateway_ready interface=%s public_key=%s url=%s "
+		 "next=\"wssctl peer new %s\"", cfg->interface, b64, url, suggest);
 }
 
 static int prepare_certs(struct daemon *d, char *err, size_t errlen)
@@ -173,7 +194,7 @@ static int prepare_certs(struct daemon *d, char *err, size_t errlen)
 	int ret;
 
 	if (!cfg->cert[0] && cfg->self_signed != TRISTATE_NO) {
-		ret = make_dirs(cfg->state_dir, err, errlen);
+		ret = make_dirs(cfg->state_dir, 0700, err, errlen);
 		if (ret < 0)
 			return ret;
 	}
@@ -286,6 +307,16 @@ static int run(struct daemon *d)
 	p.admin_port = d->cfg.admin_listen.port;
 	p.admin_user = &d->admin;
 	d->admin.started = time(NULL);
+	if (d->cfg.admin_socket[0]) {
+		ret = make_socket_dir(d->cfg.admin_socket, err, sizeof(err));
+		if (ret < 0) {
+			log_error("event=startup_failed error=%s", log_quote(q, sizeof(q), err));
+			return 1;
+		}
+		p.ctl_protocols = ctl_protocols();
+		p.ctl_path = d->cfg.admin_socket;
+		p.ctl_user = &d->ctl;
+	}
 
 	if (d->cfg.jit_enabled) {
 		ret = make_state_dirs(&d->cfg, err, sizeof(err));
@@ -315,6 +346,7 @@ static int run(struct daemon *d)
 			fatal("event=startup_failed error=\"cannot start the JIT pipeline\"");
 		}
 	}
+	ctl_attach(&d->ctl, d->t, d->pl, d->admin.started);
 	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
 		 d->cfg.wg_port);
 	ret = notify_systemd("READY=1");

@@ -426,6 +426,16 @@ int pipeline_attach(struct pipeline *pl, struct transport *t)
 	return 0;
 }
 
+bool pipeline_session_key(struct transport *t, uint64_t session_id, uint8_t key[WG_KEY_LEN])
+{
+	const struct session_jit *sj = transport_session_data(t, session_id);
+
+	if (!sj || !sj->has_key)
+		return false;
+	memcpy(key, sj->key, WG_KEY_LEN);
+	return true;
+}
+
 static struct pipeline_loop *loop_of(struct pipeline *pl, struct transport *t)
 {
 	for (struct pipeline_loop *l = pl->loops; l; l = l->next)

@@ -1,6 +1,7 @@
 #ifndef WSSD_PIPELINE_H
 #define WSSD_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,9 @@ struct path_metrics {
 };
 void path_metrics_register(struct path_metrics *m, const char *path);
 void pipeline_public_key(const struct pipeline *pl, uint8_t out[WG_KEY_LEN]);
+
+/* The key a session's initiations were let through for; false: none (yet). */
+bool pipeline_session_key(struct transport *t, uint64_t session_id, uint8_t key[WG_KEY_LEN]);
 
 /*
  * Commands for the engine (wssctl's evict and installed) from the loop

@@ -15,11 +15,10 @@
 #include "common/text.h"
 #include "wssd/wssctl.h"
 
-#define EXIT_BAD_INPUT 1
-#define EXIT_USAGE 2
-
 static const char usage_text[] =
-	"usage: wssctl peer add KEY ALLOWED_IP... [--keepalive N] [--psk-file FILE]\n"
+	"usage: wssctl peer new ALLOWED_IP... [--url wss://HOST[:PORT]/] [--listen ADDR:PORT]\n"
+	"                       [--keepalive N]\n"
+	"       wssctl peer add KEY ALLOWED_IP... [--keepalive N] [--psk-file FILE]\n"
 	"       wssctl peer rm KEY\n"
 	"       wssctl [--json] peer list [--json]\n"
 	"       wssctl peer import FILE\n";
@@ -32,16 +31,15 @@ static int usage(const char *why)
 	return EXIT_USAGE;
 }
 
-/* Base64 as wg prints it, or 64 hex digits; never all zeros. */
-static int parse_key(uint8_t key[WG_KEY_LEN], const char *text)
+int wssctl_parse_key(uint8_t key[WG_KEY_LEN], const char *text)
 {
 	if ((key_from_base64(key, text) == 0 || key_from_hex(key, text) == 0) && !key_is_zero(key))
 		return 0;
 	return -EINVAL;
 }
 
-/* A comma-separated list; empty items are skipped. */
-static int add_allowedips(struct jit_peer *peer, char *list, char *bad, size_t badlen)
+/* Empty items are skipped. */
+int wssctl_add_allowedips(struct jit_peer *peer, char *list, char *bad, size_t badlen)
 {
 	struct wg_allowedip ip;
 	char *save = NULL;
@@ -60,7 +58,7 @@ static int add_allowedips(struct jit_peer *peer, char *list, char *bad, size_t b
 	return 0;
 }
 
-static int parse_keepalive(const char *text, uint16_t *out)
+int wssctl_parse_keepalive(const char *text, uint16_t *out)
 {
 	unsigned long v;
 	char *end;
@@ -79,7 +77,7 @@ static int parse_keepalive(const char *text, uint16_t *out)
 	return 0;
 }
 
-static int open_store(const struct wssctl_options *opts, struct store **s)
+int wssctl_open_store(const struct wssctl_options *opts, struct store **s)
 {
 	char err[1024];
 
@@ -120,7 +118,7 @@ static int cmd_add(const struct wssctl_options *opts, int argc, char **argv)
 			goto out;
 		} else if (!key_text) {
 			key_text = arg;
-			if (parse_key(peer.public_key, arg) < 0) {
+			if (wssctl_parse_key(peer.public_key, arg) < 0) {
 				fprintf(stderr, "wssctl: bad key \"%s\": not a WireGuard key "
 						"(base64 or hex)\n", arg);
 				goto out;
@@ -128,7 +126,7 @@ static int cmd_add(const struct wssctl_options *opts, int argc, char **argv)
 		} else {
 			char *list = strdup(arg);
 
-			rc = list ? add_allowedips(&peer, list, bad, sizeof(bad)) : -ENOMEM;
+			rc = list ? wssctl_add_allowedips(&peer, list, bad, sizeof(bad)) : -ENOMEM;
 			free(list);
 			if (rc < 0) {
 				if (rc == -EINVAL)
@@ -144,7 +142,7 @@ static int cmd_add(const struct wssctl_options *opts, int argc, char **argv)
 		goto out;
 	}
 	if (keepalive) {
-		if (parse_keepalive(keepalive, &peer.persistent_keepalive) < 0) {
+		if (wssctl_parse_keepalive(keepalive, &peer.persistent_keepalive) < 0) {
 			fprintf(stderr, "wssctl: bad keepalive \"%s\": 0..65535 or off\n", keepalive);
 			goto out;
 		}
@@ -159,7 +157,7 @@ static int cmd_add(const struct wssctl_options *opts, int argc, char **argv)
 		}
 		peer.has_preshared_key = true;
 	}
-	if (open_store(opts, &s) < 0)
+	if (wssctl_open_store(opts, &s) < 0)
 		goto out;
 	rc = store_registry_put(s, &peer);
 	if (rc < 0) {
@@ -181,12 +179,12 @@ static int cmd_rm(const struct wssctl_options *opts, int argc, char **argv)
 
 	if (argc != 2)
 		return usage("rm needs exactly one key");
-	if (parse_key(key, argv[1]) < 0) {
+	if (wssctl_parse_key(key, argv[1]) < 0) {
 		fprintf(stderr, "wssctl: bad key \"%s\": not a WireGuard key (base64 or hex)\n",
 			argv[1]);
 		return EXIT_BAD_INPUT;
 	}
-	if (open_store(opts, &s) < 0)
+	if (wssctl_open_store(opts, &s) < 0)
 		return EXIT_BAD_INPUT;
 	rc = store_registry_remove(s, key);
 	store_close(s);
@@ -266,7 +264,7 @@ static int cmd_list(const struct wssctl_options *opts, int argc, char **argv)
 		json = true;
 	else if (argc != 1)
 		return usage("list takes no arguments but --json");
-	if (open_store(opts, &s) < 0)
+	if (wssctl_open_store(opts, &s) < 0)
 		return EXIT_BAD_INPUT;
 	if (json) {
 		list = json_array();
@@ -372,14 +370,14 @@ static int import_line(struct import *im, char *line, size_t lineno)
 		}
 		peer->has_preshared_key = true;
 	} else if (!strcasecmp(name, "PersistentKeepalive")) {
-		if (parse_keepalive(value, &peer->persistent_keepalive) < 0) {
+		if (wssctl_parse_keepalive(value, &peer->persistent_keepalive) < 0) {
 			fprintf(stderr, "wssctl: %s:%zu: bad PersistentKeepalive \"%s\"\n", im->path,
 				lineno, value);
 			return -EINVAL;
 		}
 		peer->has_keepalive = true;
 	} else if (!strcasecmp(name, "AllowedIPs")) {
-		rc = add_allowedips(peer, value, bad, sizeof(bad));
+		rc = wssctl_add_allowedips(peer, value, bad, sizeof(bad));
 		if (rc == -EINVAL)
 			fprintf(stderr, "wssctl: %s:%zu: bad AllowedIPs entry \"%s\"\n", im->path,
 				lineno, bad);
@@ -421,7 +419,7 @@ static int cmd_import(const struct wssctl_options *opts, int argc, char **argv)
 		fprintf(stderr, "wssctl: %s: no [Peer] section\n", im.path);
 		goto out;
 	}
-	if (open_store(opts, &s) < 0)
+	if (wssctl_open_store(opts, &s) < 0)
 		goto out;
 	rc = store_registry_put_many(s, im.peers, im.n);
 	if (rc < 0) {
@@ -446,6 +444,7 @@ int wssctl_peer(const struct wssctl_options *opts, int argc, char **argv)
 		const char *name;
 		int (*run)(const struct wssctl_options *opts, int argc, char **argv);
 	} subs[] = {
+		{ "new", wssctl_peer_new },
 		{ "add", cmd_add },
 		{ "rm", cmd_rm },
 		{ "list", cmd_list },

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,20 @@ static const struct {
 	const char *usage;
 } commands[] = {
 	{ "peer", wssctl_peer,
-	  "peer add KEY ALLOWED_IP...   add or replace a peer in the local registry\n"
+	  "peer new ALLOWED_IP... [--url wss://HOST[:PORT]/] [--listen ADDR:PORT] [--keepalive N]\n"
+	  "                                a new client: register it, print its wg-quick config\n"
+	  "  peer add KEY ALLOWED_IP...    add or replace a peer in the local registry\n"
 	  "  peer rm KEY                   remove a peer from the local registry\n"
 	  "  peer list                     list the local registry\n"
 	  "  peer import FILE              import the [Peer] sections of a wg-quick file" },
+	{ "installed", wssctl_table,
+	  "installed [--json]            the peers wssd installed (asks the daemon)" },
+	{ "evict", wssctl_evict,
+	  "evict KEY                     remove a peer wssd installed from the device" },
+	{ "sessions", wssctl_table,
+	  "sessions [--json]             the open WebSocket sessions (asks the daemon)" },
+	{ "stats", wssctl_table,
+	  "stats [--json]                the daemon's counters (asks the daemon)" },
 	{ "decode-initiation", wssctl_decode_initiation,
 	  "decode-initiation --private-key FILE [INITIATION]\n"
 	  "                                whose handshake is this? (raw or hex, file or stdin)" },
@@ -41,7 +52,7 @@ int main(int argc, char **argv)
 	static struct wssd_config cfg;
 	struct wssctl_options opts = { 0 };
 	char err[1024];
-	int c;
+	int c, ret;
 
 	/* "+": options after the command name belong to the command. */
 	while ((c = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
@@ -70,11 +81,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* The file wssd reads, so that both use the same database and socket. */
 	config_defaults(&cfg);
-	if (opts.config && config_load(&cfg, opts.config, err, sizeof(err)) < 0) {
+	ret = config_load(&cfg, opts.config ? opts.config : CONFIG_DEFAULT_PATH, err, sizeof(err));
+	if (ret == -ENOENT && !opts.config)
+		ret = 0;
+	if (ret == 0)
+		ret = config_finish(&cfg, err, sizeof(err));
+	if (ret < 0) {
 		fprintf(stderr, "wssctl: %s\n", err);
 		return 1;
 	}
+	opts.cfg = &cfg;
 	if (!opts.db_path)
 		opts.db_path = cfg.store_path;
 	if (!opts.socket)

@@ -10,6 +10,8 @@
 #      known then, but not authenticated);
 #   4. a replay, from another session, of an initiation that was accepted
 #      (its peer installed) and of one that was refused (unknown key).
+# Last, a session that sends nothing but refused initiations is closed after
+# websocket.refused_close_after.
 # Per-session initiation limits are raised here so that every initiation the
 # loop looks at reaches the unwrap, whose failure counters must match (the
 # records a session sends while its last initiation waits for its verdict
@@ -43,7 +45,7 @@ EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
 wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
 	websocket.listen=198.18.0.1:8443 jit.control_plane="$CP_URL" \
-	websocket.initiations_per_second=1000 websocket.refused_close_after=3600
+	websocket.initiations_per_second=1000 websocket.refused_close_after=3
 ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
 WSSD_PID=$SPAWN_PID
 at_exit "kill $WSSD_PID"
@@ -71,12 +73,21 @@ check "random: each refused by mac1 on the loop" \
 	test "$(m 'wssd_unwrap_failures_total{reason="mac1"}')" = 10000
 untouched "10,000 random type-1 records"
 
+# dropped: records refused outright or held and then dropped, for any reason
+# (a session's hold queue fills while its initiation waits under load).
+dropped() {
+	echo $(( $(m 'wssd_drops_total{reason="refused"}') +
+		$(m 'wssd_held_records_dropped_total{reason="refused"}') +
+		$(m 'wssd_held_records_dropped_total{reason="hold_queue_full"}') +
+		$(m 'wssd_held_records_dropped_total{reason="timeout"}') ))
+}
+
 # refused_by_unwrap NAME REASON COUNT: the last COUNT records were all dropped,
 # and each one the loop looked at failed the unwrap for REASON.
 refused_by_unwrap() {
-	held=$((held0 + $3))
-	wait_for 10 test "$(m 'wssd_held_records_dropped_total{reason="refused"}')" -ge "$held" ||
-		fail "$1: $(( $(m 'wssd_held_records_dropped_total{reason="refused"}') - held0 )) of $3 dropped"
+	want=$((dropped0 + $3))
+	wait_for 20 test "$(dropped)" -ge "$want" ||
+		fail "$1: $(( $(dropped) - dropped0 )) of $3 dropped"
 	seen=$(( $(m 'wssd_initiations_total{path="ws"}') - seen0 ))
 	failed=$(( $(m "wssd_unwrap_failures_total{reason=\"$2\"}") - failed0 ))
 	check "$1: all $3 dropped; the $seen looked at failed the unwrap ($2)" \
@@ -84,7 +95,7 @@ refused_by_unwrap() {
 }
 
 counters() {
-	held0=$(m 'wssd_held_records_dropped_total{reason="refused"}')
+	dropped0=$(dropped)
 	seen0=$(m 'wssd_initiations_total{path="ws"}')
 	failed0=$(m "wssd_unwrap_failures_total{reason=\"$1\"}")
 }
@@ -119,4 +130,12 @@ echo "$out" | grep -q '^answered=0' || fail "the refused initiation's replay was
 check "replay of the refused one: dropped as a replay" \
 	test "$(m 'wssd_jit_lookups_total{source="memory",result="replay"}')" -ge 1
 untouched "replays from other sessions"
+# One garbage initiation every half second: closed after 3 s of them.
+out=$(probe --every 0.5 "$URL" "$GW_PUB" garbage-static 12) || fail "jitprobe --every"
+check "refused for websocket.refused_close_after: the session was closed ($(echo "$out" | tail -n 1))" \
+	sh -c "echo '$out' | grep -qx closed=1"
+check "refused for websocket.refused_close_after: counted" \
+	test "$(m wssd_refused_closes_total)" = 1
+check "refused for websocket.refused_close_after: logged" \
+	grep -q 'event=session_closing.*code=1008' "$TEST_TMP/wssd.log"
 check "wssd is still running" kill -0 "$WSSD_PID"

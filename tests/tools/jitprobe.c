@@ -5,7 +5,7 @@
  * key; an answer is a record of type 2 (handshake response) or 3 (cookie
  * reply) that the gateway's WireGuard sends back once the peer exists.
  *
- *   jitprobe [--sessions N] [--timeout S] [--hold S] URL GATEWAY_PUB MODE ARGS
+ *   jitprobe [--sessions N] [--timeout S] [--hold S] [--every S] URL GATEWAY_PUB MODE ARGS
  *
  * Modes (every session does the same unless said otherwise):
  *   random COUNT           COUNT records of type 1, 148 random bytes
@@ -24,7 +24,9 @@
  * Prints "ready=N", then "sent=N", and for the modes that wait,
  * "answered=N type2=N type3=N p50_ms=X p99_ms=X max_ms=X" (time from a
  * session's initiation to its answer). --hold keeps the sessions open that
- * long afterwards. Exit 0 unless a session failed to open.
+ * long afterwards; --every spaces the records of random, garbage-static and
+ * bad-timestamp S seconds apart. Exit 0 unless a session failed to open;
+ * at the end "closed=N" says how many sessions the gateway closed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -249,6 +251,7 @@ int main(int argc, char **argv)
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "hold", required_argument, NULL, 'h' },
+		{ "every", required_argument, NULL, 'e' },
 		{ 0 }
 	};
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
@@ -257,7 +260,7 @@ int main(int argc, char **argv)
 	struct ws_url url;
 	struct rlimit rl;
 	SSL_CTX *ctx = NULL;
-	double timeout = 5, hold = 0;
+	double timeout = 5, hold = 0, every = 0;
 	const char *mode;
 	uint8_t msg[WG_INITIATION_LEN], priv[WG_KEY_LEN];
 	uint64_t sent = 0;
@@ -275,6 +278,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			hold = strtod(optarg, NULL);
+			break;
+		case 'e':
+			every = strtod(optarg, NULL);
 			break;
 		default:
 			return usage();
@@ -368,6 +374,8 @@ int main(int argc, char **argv)
 			for (unsigned i = 0; i < p.n; i++) {
 				struct sess *s = &p.ss[i];
 
+				if (s->dead)	/* the gateway closed it */
+					continue;
 				if (!strcmp(mode, "random")) {
 					randombytes_buf(msg, sizeof(msg));
 					msg[0] = 1;
@@ -405,6 +413,8 @@ int main(int argc, char **argv)
 				sent++;
 			}
 			flush_all(&p);
+			if (every > 0)
+				pump(&p, every, FOR_TIME);
 		}
 		if (!strcmp(mode, "send") && argc - optind > 4) {
 			FILE *f = fopen(argv[optind + 4], "we");
@@ -427,6 +437,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (hold > 0)
 		pump(&p, hold, FOR_TIME);
+	printf("closed=%u\n", p.dead);
+	fflush(stdout);
 	for (unsigned i = 0; i < p.n; i++) {
 		if (!p.ss[i].dead)
 			ws_conn_close(&p.ss[i].ws);

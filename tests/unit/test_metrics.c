@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,11 +93,41 @@ static void test_histogram(void **state)
 	metrics_free();
 }
 
+static void test_lookup(void **state)
+{
+	static const double bounds[] = { 1 };
+	double v = 2.25, got;
+
+	(void)state;
+	metric_add(metric_counter("t_drops_total", "reason=\"x\"", "Drops"), 3);
+	metric_add(metric_counter("t_drops_total", "reason=\"y\"", "Drops"), 4);
+	metric_set(metric_gauge("t_open", NULL, "Open now"), -2);
+	metric_gauge_fn("t_fn", "Computed", seven, &v);
+	metric_observe(metric_histogram("t_seconds", "Latency", bounds, 1), 0.5);
+	metric_observe(metric_histogram("t_seconds", "Latency", bounds, 1), 5);
+
+	assert_int_equal(metric_lookup("t_drops_total", "reason=\"y\"", &got), 0);
+	assert_true(got == 4);
+	assert_int_equal(metric_lookup("t_drops_total", NULL, &got), 0);
+	assert_true(got == 7);
+	assert_int_equal(metric_lookup("t_open", "", &got), 0);
+	assert_true(got == -2);
+	assert_int_equal(metric_lookup("t_fn", NULL, &got), 0);
+	assert_true(got == 2.25);
+	assert_int_equal(metric_lookup("t_seconds", NULL, &got), 0);
+	assert_true(got == 2);
+	assert_int_equal(metric_lookup("t_drops_total", "reason=\"z\"", &got), -ENOENT);
+	assert_true(got == 0);
+	assert_int_equal(metric_lookup("t_missing", NULL, &got), -ENOENT);
+	metrics_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_gauges_and_labels),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

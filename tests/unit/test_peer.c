@@ -39,6 +39,23 @@ static void test_key_codecs(void **state)
 	assert_true(key_is_zero(key));
 }
 
+static void test_key_generate(void **state)
+{
+	uint8_t a[WG_KEY_LEN], b[WG_KEY_LEN], pub[WG_KEY_LEN], want[WG_KEY_LEN];
+
+	(void)state;
+	key_generate_private(a);
+	key_generate_private(b);
+	assert_memory_not_equal(a, b, WG_KEY_LEN);
+	assert_int_equal(a[0] & 7, 0);
+	assert_int_equal(a[31] & 0xc0, 0x40);
+	/* RFC 7748 section 6.1, Alice */
+	assert_int_equal(key_from_hex(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), 0);
+	assert_int_equal(key_from_hex(want, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"), 0);
+	assert_int_equal(key_public(pub, a), 0);
+	assert_memory_equal(pub, want, WG_KEY_LEN);
+}
+
 static void test_allowedip(void **state)
 {
 	struct wg_allowedip ip;
@@ -64,6 +81,36 @@ static void test_allowedip(void **state)
 	assert_int_equal(allowedip_parse("fd00::/129", &ip), -EINVAL);
 	assert_int_equal(allowedip_parse("example.com/32", &ip), -EINVAL);
 	assert_int_equal(allowedip_parse("", &ip), -EINVAL);
+}
+
+static void test_allowedip_overlap(void **state)
+{
+	struct wg_allowedip a, b;
+	char buf[ALLOWEDIP_STRLEN];
+
+	(void)state;
+	assert_int_equal(ifaddr_parse("10.77.0.1/24", &a), 0);
+	allowedip_network(&a);
+	allowedip_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "10.77.0.0/24");
+	assert_int_equal(ifaddr_parse("fd00:77::1/64", &a), 0);
+	allowedip_network(&a);
+	allowedip_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "fd00:77::/64");
+
+	assert_int_equal(allowedip_parse("10.77.0.0/24", &a), 0);
+	assert_int_equal(allowedip_parse("10.77.0.2/32", &b), 0);
+	assert_true(allowedip_overlap(&a, &b));
+	assert_true(allowedip_overlap(&b, &a));
+	assert_true(allowedip_overlap(&b, &b));
+	assert_int_equal(allowedip_parse("10.77.1.2/32", &b), 0);
+	assert_false(allowedip_overlap(&a, &b));
+	assert_int_equal(allowedip_parse("10.77.0.3", &a), 0);
+	assert_false(allowedip_overlap(&a, &b));
+	assert_int_equal(allowedip_parse("0.0.0.0/0", &a), 0);
+	assert_true(allowedip_overlap(&a, &b));
+	assert_int_equal(allowedip_parse("::/0", &a), 0);
+	assert_false(allowedip_overlap(&a, &b));	/* families differ */
 }
 
 static void test_endpoint_format(void **state)
@@ -116,7 +163,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_codecs),
+		cmocka_unit_test(test_key_generate),
 		cmocka_unit_test(test_allowedip),
+		cmocka_unit_test(test_allowedip_overlap),
 		cmocka_unit_test(test_endpoint_format),
 		cmocka_unit_test(test_peer_copy),
 	};
