@@ -37,14 +37,14 @@ static void drain_fd(int fd)
 		log_warn("event=jit_eventfd_read_failed");
 }
 
-int jit_port_new(struct jit_engine *e, struct jit_port **out)
+int jit_port_new(struct jit_engine *e, unsigned queue, struct jit_port **out)
 {
 	struct jit_port *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
 	p->e = e;
-	p->cap = e->o.port_queue;
+	p->cap = queue ? queue : e->o.port_queue;
 	p->req = calloc(p->cap, sizeof(*p->req));
 	p->ans = calloc(p->cap, sizeof(*p->ans));
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -88,8 +88,8 @@ struct jit_answer {
 	char *text;		/* JIT_INSTALLED; jit_port_drain frees it once fn returns */
 };
 
-/* Before jit_engine_start. */
-int jit_port_new(struct jit_engine *e, struct jit_port **out);
+/* Before jit_engine_start. queue: requests outstanding at most; 0: the engine's port_queue. */
+int jit_port_new(struct jit_engine *e, unsigned queue, struct jit_port **out);
 int jit_port_eventfd(const struct jit_port *p);
 
 /* Producer side, from its one thread. -EBUSY when the port is full. */

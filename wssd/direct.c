@@ -17,6 +17,12 @@
 
 #define SOURCES 8192		/* buckets: 256 KiB whatever the number of senders */
 #define BURST_MIN 3
+/*
+ * Initiations waiting for the engine or for their key's job: a burst of new
+ * clients up to this many is not dropped, and the wait behind a full queue
+ * is at most ~300 ms of unwraps (two X25519 each).
+ */
+#define QUEUE 4096
 
 struct direct {
 	struct capture *cap;
@@ -150,7 +156,7 @@ static int watch(struct transport *t, int fd, void (*fn)(void *arg), void *arg)
 
 int direct_attach(struct direct *d, struct jit_engine *e, struct transport *t)
 {
-	int ret = jit_port_new(e, &d->port);
+	int ret = jit_port_new(e, QUEUE, &d->port);
 
 	if (ret == 0)
 		ret = watch(t, jit_port_eventfd(d->port), on_port, d);

@@ -401,7 +401,7 @@ int pipeline_attach(struct pipeline *pl, struct transport *t)
 	l->t = t;
 	ret = noise_mac1_new(&l->mac1, pl->public_key);
 	if (ret == 0)
-		ret = jit_port_new(pl->engine, &l->port);
+		ret = jit_port_new(pl->engine, 0, &l->port);
 	if (ret < 0) {
 		noise_mac1_free(l->mac1);
 		free(l);
