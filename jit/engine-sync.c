@@ -127,8 +127,8 @@ int engine_reconcile(struct jit_engine *e)
 		return ret;
 	kept = res.installed - res.removed[REAPER_GONE];
 	log_info("event=reconciled device_peers=%zu installed_by_wssd=%zu forgotten=%zu "
-		 "configured_by_hand=%zu", res.device_peers, kept, res.removed[REAPER_GONE],
-		 res.device_peers - kept);
+		 "configured_by_hand=%zu ms=%.1f", res.device_peers, kept, res.removed[REAPER_GONE],
+		 res.device_peers - kept, (double)res.total_usec / 1000);
 	return 0;
 }
 
@@ -208,18 +208,23 @@ static void reap_exclusive(void *ctx)
 		.ctx = e,
 	};
 	struct reaper_result r;
+	char line[256];
 	int ret;
 
 	ret = reaper_pass(e->o.dev, e->o.store, &p, time(NULL), &r);
 	if (ret < 0)
 		log_warnx("event=reaper_pass_failed err=\"%s\"", strerror(-ret));
+	snprintf(line, sizeof(line), "event=reaper_pass device_peers=%zu installed=%zu idle=%zu "
+		 "never_handshook=%zu gone=%zu carried=%zu requests=%zu dump_ms=%.1f ms=%.1f",
+		 r.device_peers, r.installed, r.removed[REAPER_IDLE],
+		 r.removed[REAPER_NEVER_HANDSHOOK], r.removed[REAPER_GONE], r.carried, r.requests,
+		 (double)r.dump_usec / 1000, (double)r.total_usec / 1000);
+	/* a pass that changed nothing is not news; its cost is worth a debug line */
 	if (ret < 0 || r.removed[REAPER_IDLE] || r.removed[REAPER_NEVER_HANDSHOOK] ||
 	    r.removed[REAPER_GONE])
-		log_info("event=reaper_pass device_peers=%zu installed=%zu idle=%zu "
-			 "never_handshook=%zu gone=%zu carried=%zu requests=%zu ms=%.1f",
-			 r.device_peers, r.installed, r.removed[REAPER_IDLE],
-			 r.removed[REAPER_NEVER_HANDSHOOK], r.removed[REAPER_GONE], r.carried,
-			 r.requests, (double)r.total_usec / 1000);
+		log_info("%s", line);
+	else
+		log_debug("%s", line);
 }
 
 void engine_reap(struct jit_engine *e)
