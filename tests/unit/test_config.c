@@ -67,6 +67,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.reaper_interval, 60);
 	assert_int_equal(cfg.reaper_idle_after, 600);
 	assert_int_equal(cfg.reaper_grace, 120);
+	assert_true(cfg.role_inversion);
+	assert_int_equal(cfg.capture_initiations_per_second, 20);
 	assert_string_equal(cfg.admin_listen.host, "127.0.0.1");
 	assert_int_equal(cfg.admin_listen.port, 9180);
 }
@@ -143,6 +145,46 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("[gateway]\ninterface = aVeryLongInterfaceName\n", "gateway.interface: value longer than 15 bytes");
 }
 
+/* The reaper's and the capture path's keys, and what only makes sense together. */
+static void test_direct_and_reaper(void **state)
+{
+	struct wssd_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "[capture]\n"
+			      "interfaces = eth0, eth1\n"
+			      "initiations_per_second = 50\n"
+			      "[jit]\n"
+			      "role_inversion = off\n"
+			      "keepalive = 0\n"
+			      "[reaper]\n"
+			      "interval = 1\n"
+			      "idle_after = 180\n"
+			      "grace = 10\n",
+			      err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.capture_interfaces, "eth0, eth1");
+	assert_int_equal(cfg.capture_initiations_per_second, 50);
+	assert_false(cfg.role_inversion);
+	assert_int_equal(cfg.reaper_idle_after, 180);
+	assert_int_equal(cfg.reaper_grace, 10);
+	/* a live peer may go 165 s without a handshake: shorter would evict it */
+	expect_error("[reaper]\nidle_after = 179\n", "reaper.idle_after: \"179\" is not a whole number from 180");
+	expect_error("[reaper]\ngrace = 9\n", "reaper.grace: \"9\" is not a whole number from 10");
+	expect_error("[reaper]\nidle_after = 200\ngrace = 201\n",
+		     "reaper.grace: 201 is longer than reaper.idle_after (200)");
+	expect_error("[reaper]\ninterval = 0\n", "reaper.interval");
+	expect_error("[capture]\ninitiations_per_second = 0\n", "capture.initiations_per_second");
+	expect_error("[jit]\nkeepalive = 0\n", "jit.keepalive: 0 cannot trigger role inversion");
+	expect_error("[jit]\nrole_inversion = sometimes\n", "jit.role_inversion");
+	/* without the capture, or without JIT, a keepalive of 0 is fine */
+	assert_int_equal(load(&cfg, "[jit]\nkeepalive = 0\n[capture]\nenabled = off\n", err,
+			      sizeof(err)), 0);
+	assert_int_equal(load(&cfg, "[jit]\nkeepalive = 0\nenabled = off\n", err, sizeof(err)), 0);
+}
+
 static void test_set_and_missing_file(void **state)
 {
 	struct wssd_config cfg;
@@ -182,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line_and_key),
+		cmocka_unit_test(test_direct_and_reaper),
 		cmocka_unit_test(test_set_and_missing_file),
 		cmocka_unit_test(test_dump_round_trip),
 	};
