@@ -20,39 +20,58 @@ void transport_loop_stop(struct transport *t)
 	uv_stop(&t->loop);
 }
 
-int transport_create(const struct transport_params *p, struct transport **out)
+static void loop_destroy(struct transport *t);
+
+static int loop_create(const struct transport_params *p, struct transport_shared *sh,
+		       unsigned index, struct transport **out)
 {
 	struct lws_context_creation_info info;
 	void *foreign_loops[1];
 	struct transport *t;
 	int ret;
 
-	if (!p->n_listeners || p->n_listeners >= TRANSPORT_MAX_VHOSTS)
-		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->p = *p;
+	t->sh = sh;
+	t->index = index;
+	pthread_mutex_init(&t->call_lock, NULL);
+	pthread_cond_init(&t->call_done, NULL);
+	session_table_init(&t->st, &sh->ipt, index);
 	ret = addr_numeric(p->wg_host, p->wg_port, &t->wg_addr, &t->wg_addrlen);
 	if (ret < 0)
 		goto fail;
 	t->wg_loopback4 = t->wg_addr.ss_family == AF_INET &&
 		(ntohl(((struct sockaddr_in *)&t->wg_addr)->sin_addr.s_addr) >> 24) == 127;
 	ret = relay_loop_new(t);
+	if (ret == 0)
+		ret = writer_init(t);
 	if (ret < 0)
 		goto fail;
 	transport_metrics_register(&t->m);
 
-	lws_set_log_level(getenv("WSSD_LWS_DEBUG") ? 0x1f : LLL_ERR, NULL);
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/*
+	 * OpenSSL's global set-up once: each time, lws 4.1 takes new ex_data
+	 * indexes for its SSL and SSL_CTX objects into one global, and the
+	 * contexts made before would no longer find theirs.
+	 */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+		       (index == 0 ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 	info.user = t;
-	info.fd_limit_per_thread = transport_fd_budget(t);
+	/* Descriptor numbers are the process's: every context may see any of them. */
+	info.fd_limit_per_thread = index == 0 ? transport_fd_budget(t) : sh->fd_limit;
 	info.pt_serv_buf_size = 32768;
 	ret = uv_loop_init(&t->loop);
 	if (ret < 0)
 		goto fail;
 	t->loop_open = true;
+	ret = turn_init(t);
+	if (ret == 0)
+		ret = loop_calls_init(t);
+	if (ret < 0)
+		goto fail;
 	info.options |= LWS_SERVER_OPTION_LIBUV;
 	info.foreign_loops = foreign_loops;
 	foreign_loops[0] = &t->loop;
@@ -70,16 +89,58 @@ int transport_create(const struct transport_params *p, struct transport **out)
 	*out = t;
 	return 0;
 fail:
-	transport_destroy(t);
+	loop_destroy(t);
 	return ret;
 }
 
-void transport_destroy(struct transport *t)
+static void shared_free(struct transport_shared *sh)
+{
+	ip_table_free(&sh->ipt);
+	free(sh);
+}
+
+int transport_create(const struct transport_params *p, struct transport **out)
+{
+	struct transport_params q = *p;
+	struct transport_shared *sh;
+	int ret;
+
+	if (!p->n_listeners || p->n_listeners >= TRANSPORT_MAX_VHOSTS ||
+	    p->threads > TRANSPORT_MAX_THREADS)
+		return -EINVAL;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	ip_table_init(&sh->ipt);
+	sh->n_loops = p->threads ? p->threads : 1;
+	lws_set_log_level(getenv("WSSD_LWS_DEBUG") ? 0x1f : LLL_ERR, NULL);
+	ret = loop_create(p, sh, 0, &sh->loops[0]);
+	if (ret < 0) {
+		shared_free(sh);
+		return ret;
+	}
+	/* The others take loop 0's settings (max_sessions as fitted), without its extra vhosts. */
+	q = sh->loops[0]->p;
+	q.admin_protocols = NULL;
+	q.ctl_protocols = NULL;
+	for (unsigned i = 1; i < sh->n_loops; i++) {
+		ret = loop_create(&q, sh, i, &sh->loops[i]);
+		if (ret < 0) {
+			sh->n_loops = i;
+			transport_destroy(sh->loops[0]);
+			return ret;
+		}
+	}
+	if (sh->n_loops > 1)
+		log_info("event=loops threads=%u", sh->n_loops);
+	*out = sh->loops[0];
+	return 0;
+}
+
+static void loop_destroy(struct transport *t)
 {
 	struct fd_watch *w, *next;
 
-	if (!t)
-		return;
 	/*
 	 * On a foreign loop lws destroys its context in steps: the first call
 	 * closes its handles, whose close callbacks run on the loop; a call
@@ -87,6 +148,8 @@ void transport_destroy(struct transport *t)
 	 */
 	if (t->ctx)
 		lws_context_destroy(t->ctx);
+	turn_close(t);
+	loop_calls_close(t);
 	if (t->loop_open) {
 		uv_run(&t->loop, UV_RUN_DEFAULT);
 		if (t->ctx)
@@ -98,15 +161,32 @@ void transport_destroy(struct transport *t)
 		next = w->next;
 		free(w);
 	}
-	session_table_free(&t->st);
 	relay_loop_free(t);
+	writer_free(t);
+	pthread_mutex_destroy(&t->call_lock);
+	pthread_cond_destroy(&t->call_done);
 	free(t);
+}
+
+/* Loop 0 last: the others' sessions may still count in what it shares. */
+void transport_destroy(struct transport *t)
+{
+	struct transport_shared *sh;
+
+	if (!t)
+		return;
+	sh = t->sh;
+	loops_join(sh);
+	for (unsigned i = sh->n_loops; i-- > 0;)
+		loop_destroy(sh->loops[i]);
+	shared_free(sh);
 }
 
 int transport_run(struct transport *t)
 {
-	while (!t->done)
-		uv_run(&t->loop, UV_RUN_ONCE);
+	loops_start(t->sh);
+	loop_run(t);
+	loops_join(t->sh);
 	return 0;
 }
 
@@ -118,7 +198,7 @@ static void grace_over(lws_sorted_usec_list_t *sul)
 	transport_loop_stop(t);
 }
 
-void transport_shutdown(struct transport *t, unsigned grace_seconds)
+void transport_shutdown_loop(struct transport *t, unsigned grace_seconds)
 {
 	if (t->stopping)
 		return;
@@ -132,6 +212,17 @@ void transport_shutdown(struct transport *t, unsigned grace_seconds)
 	}
 	lws_sul_schedule(t->ctx, 0, &t->sul_grace, grace_over,
 			 (lws_usec_t)grace_seconds * LWS_US_PER_SEC);
+}
+
+static void shutdown_call(struct transport *t, void *arg)
+{
+	transport_shutdown_loop(t, *(unsigned *)arg);
+}
+
+void transport_shutdown(struct transport *t, unsigned grace_seconds)
+{
+	for (unsigned i = 0; i < t->sh->n_loops; i++)
+		loop_call(t->sh->loops[i], shutdown_call, &grace_seconds);
 }
 
 void transport_set_hooks(struct transport *t, const struct transport_hooks *hooks)

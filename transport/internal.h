@@ -1,7 +1,10 @@
 #ifndef TRANSPORT_INTERNAL_H
 #define TRANSPORT_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -17,6 +20,10 @@
 #define TRANSPORT_MAX_VHOSTS 17
 #define TRANSPORT_HOLD_DEFAULT 16
 #define TRANSPORT_HOLD_TIMEOUT_DEFAULT 3
+/* The send queue's bytes: websocket.send_queue times this. */
+#define TRANSPORT_SENDQ_SLOT_BYTES 2048
+/* What one lws_write() may hand lws: the largest frame (writer.c), so lws never cuts it. */
+#define TRANSPORT_WRITE_MAX (10 + 4 + 65535)
 
 struct fd_watch {
 	struct fd_watch *next;
@@ -29,7 +36,7 @@ struct transport_metrics {
 	struct metric *sessions, *sessions_total;
 	struct metric *records_in, *records_out, *bytes_in, *bytes_out, *keepalives;
 	struct metric *drop_send_queue, *drop_hook, *drop_udp_send, *drop_wg_unreachable,
-		*drop_relay_socket;
+		*drop_relay_socket, *relay_icmp;
 	struct metric *held_full, *held_refused, *held_timeout;
 	struct metric *refused_max, *refused_per_ip, *refused_shutdown, *refused_fds;
 	struct metric *perr_magic, *perr_length, *perr_truncated, *perr_tls, *perr_nomem;
@@ -37,19 +44,48 @@ struct transport_metrics {
 };
 
 struct relay_loop;
+struct loop_call;
+
+/* What the loops of one transport share: the limits are over all of them. */
+struct transport_shared {
+	struct ip_table ipt;		/* sessions per address */
+	atomic_uint sessions;		/* open, on every loop */
+	atomic_uint relay_sockets;
+	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
+	unsigned fd_limit;		/* RLIMIT_NOFILE, as raised */
+	unsigned n_loops;
+	unsigned next_loop;		/* loop 0's turn for handing out connections */
+	struct transport *loops[TRANSPORT_MAX_THREADS];
+	pthread_t threads[TRANSPORT_MAX_THREADS];
+};
 
 struct transport {
 	uv_loop_t loop;			/* lws runs on it: epoll, not lws's poll() */
 	bool loop_open;
 	struct lws_context *ctx;
 	struct transport_params p;
+	struct transport_shared *sh;
+	unsigned index;			/* which loop: 0 listens, serves admin and signals */
+	uv_async_t wake;		/* calls from other loops' threads (loops.c) */
+	bool wake_open;
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_done;
+	struct loop_call *calls;
+	bool running;			/* its thread serves calls */
+	pthread_t thread;
 	struct sockaddr_storage wg_addr;
 	socklen_t wg_addrlen;
 	bool wg_loopback4;		/* relay sockets get a source per client (relay.c) */
 	struct session_table st;
-	unsigned fd_budget;		/* descriptors for sessions and their relay sockets */
-	unsigned relay_sockets;		/* open now */
 	struct relay_loop *relay;	/* the relay's batches and buffers */
+	uint8_t *wbuf;			/* frames being written to a client (writer.c) */
+	uv_check_t turn_check;		/* the end of each turn (turn.c) */
+	uv_idle_t turn_idle;
+	bool turn_open;
+	struct lws_dll2_owner tls_pending;	/* sessions whose socket was read */
+	struct session *serving;	/* being served from OpenSSL's buffer */
+	struct lws_dll2_owner busy;	/* sessions relaying */
+	lws_sorted_usec_list_t sul_sweep;
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
 	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
 	unsigned n_ssl_ctx;
@@ -63,6 +99,18 @@ struct transport {
 
 /* context.c */
 void transport_loop_stop(struct transport *t);
+void transport_shutdown_loop(struct transport *t, unsigned grace_seconds);
+
+/* loops.c: the loops' threads, and calls from one loop's thread to another's */
+int loop_calls_init(struct transport *t);
+void loop_calls_close(struct transport *t);
+void loops_start(struct transport_shared *sh);
+void loop_run(struct transport *t);
+void loops_join(struct transport_shared *sh);
+/* Runs fn on t's thread and waits for it (at once when that is this thread, or t has stopped). */
+void loop_call(struct transport *t, void (*fn)(struct transport *t, void *arg), void *arg);
+/* Hands an accepted connection of loop 0's vhost to another loop; false: serve it here. */
+bool loop_hand_over(struct transport *t, struct lws *wsi, int fd);
 int transport_fd_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			  void *in, size_t len);
 
@@ -80,6 +128,9 @@ struct transport *transport_of(struct lws *wsi);
 void session_peer_addr(struct lws *wsi, char *out, size_t len);
 
 /* writer.c: what goes towards the client */
+int writer_init(struct transport *t);
+void writer_free(struct transport *t);
+void session_send(struct session *s, const struct iovec *records, unsigned n);
 void session_close(struct session *s, uint16_t code, const char *reason);
 void send_close_frame(struct lws *wsi, uint16_t code, const char *reason);
 int session_writable(struct session *s);
@@ -87,6 +138,17 @@ int session_writable(struct session *s);
 /* tls.c */
 void tls_capture_ctx(struct transport *t, SSL_CTX *ssl_ctx);
 int tls_info(struct transport *t, struct lws *wsi, const struct lws_ssl_info *si);
+void tls_session_open(struct session *s);
+void tls_session_close(struct session *s);
+void tls_busy(struct session *s);
+void tls_quiet(struct session *s);
+
+/* turn.c: the end of each turn of the loop */
+int turn_init(struct transport *t);
+void turn_close(struct transport *t);
+void turn_tls_read(struct session *s);
+void turn_busy(struct session *s);
+void turn_session_gone(struct session *s);
 
 /* relay.c: each session's UDP socket towards WireGuard */
 int relay_loop_new(struct transport *t);
@@ -95,7 +157,5 @@ int relay_open(struct session *s);
 int relay_forward(struct session *s, const uint8_t *record, size_t len);
 void relay_flush(struct transport *t);
 void relay_discard(struct session *s);
-int relay_udp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-		       void *in, size_t len);
 
 #endif

@@ -1,4 +1,8 @@
-/* The vhosts: one per listener, the admin one, and the descriptor budget they share. */
+/*
+ * The vhosts: one per listener (on loop 0 listening, on the other loops
+ * serving what loop 0 hands them), the admin and control ones (loop 0),
+ * and the descriptor budget they share.
+ */
 #include "transport/internal.h"
 #include "common/log.h"
 
@@ -23,7 +27,7 @@ unsigned transport_fd_budget(struct transport *t)
 {
 	rlim_t want = (rlim_t)t->p.max_sessions * 2 + FD_RESERVE;
 	struct rlimit rl;
-	unsigned limit;
+	unsigned limit, budget;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want && rl.rlim_max > rl.rlim_cur) {
 		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
@@ -32,22 +36,26 @@ unsigned transport_fd_budget(struct transport *t)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
 		want = rl.rlim_cur;
 	limit = (unsigned)want;
-	t->fd_budget = limit > FD_RESERVE + 2 ? limit - FD_RESERVE : 2;
-	if (t->fd_budget / 2 < t->p.max_sessions) {
-		unsigned cap = t->fd_budget < t->p.max_sessions ? t->fd_budget : t->p.max_sessions;
+	budget = limit > FD_RESERVE + 2 ? limit - FD_RESERVE : 2;
+	if (budget / 2 < t->p.max_sessions) {
+		unsigned cap = budget < t->p.max_sessions ? budget : t->p.max_sessions;
 
 		log_warnx("event=%s max_sessions=%u nofile=%u effective=%u all_relaying_up_to=%u "
 			  "limit=\"sessions + relaying sessions <= %u\"",
 			  cap < t->p.max_sessions ? "max_sessions_lowered" : "relay_sockets_limited",
-			  t->p.max_sessions, limit, cap, t->fd_budget / 2, t->fd_budget);
+			  t->p.max_sessions, limit, cap, budget / 2, budget);
 		t->p.max_sessions = cap;
 	}
+	t->sh->fd_budget = budget;
+	t->sh->fd_limit = limit;
 	return limit;
 }
 
+/* Over every loop: the descriptors are the process's. */
 bool transport_fds_full(const struct transport *t)
 {
-	return t->st.count + t->relay_sockets >= t->fd_budget;
+	return atomic_load(&t->sh->sessions) + atomic_load(&t->sh->relay_sockets) >=
+	       t->sh->fd_budget;
 }
 
 static const char *bind_iface(const char *host)
@@ -64,7 +72,8 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 	snprintf(name, sizeof(t->vhost_names[i]), "%s-%u", l->tls ? "tls" : "plain", i);
 	info.vhost_name = name;
 	info.iface = bind_iface(l->host);
-	info.port = l->port;
+	/* Only loop 0 listens; the others serve what it hands them (loops.c). */
+	info.port = t->index ? CONTEXT_PORT_NO_LISTEN_SERVER : l->port;
 	info.protocols = transport_protocols;
 	info.alpn = "http/1.1";
 	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
@@ -83,7 +92,8 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 		log_warnx("event=listen_failed address=%s port=%u tls=%d", l->host, l->port, l->tls);
 		return -EADDRNOTAVAIL;
 	}
-	log_info("event=listening address=%s port=%u tls=%d", l->host, l->port, l->tls);
+	if (!t->index)
+		log_info("event=listening address=%s port=%u tls=%d", l->host, l->port, l->tls);
 	return 0;
 }
 

@@ -33,6 +33,8 @@ void transport_metrics_register(struct transport_metrics *m)
 						drops);
 	m->drop_relay_socket = metric_counter("wssd_drops_total", "reason=\"relay_socket\"",
 					      drops);
+	m->relay_icmp = metric_counter("wssd_relay_icmp_errors_total", NULL,
+				       "ICMP errors read on relay sockets (WireGuard's port unreachable)");
 	m->refused_max = metric_counter("wssd_sessions_refused_total", "reason=\"max_sessions\"",
 					refused);
 	m->refused_per_ip = metric_counter("wssd_sessions_refused_total",

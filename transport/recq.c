@@ -23,6 +23,7 @@ void recq_free(struct recq *q)
 	free(q->slots);
 	q->slots = NULL;
 	q->head = q->count = 0;
+	q->bytes = 0;
 }
 
 int recq_push(struct recq *q, const uint8_t *record, size_t len)
@@ -32,7 +33,7 @@ int recq_push(struct recq *q, const uint8_t *record, size_t len)
 
 	if (len > FRAME_MAX_RECORD)
 		return -EMSGSIZE;
-	if (q->count >= q->cap)
+	if (q->count >= q->cap || (q->max_bytes && q->count && q->bytes + len > q->max_bytes))
 		return -ENOBUFS;
 	if (!q->slots) {
 		q->slots = calloc(q->cap, sizeof(*q->slots));
@@ -54,6 +55,7 @@ int recq_push(struct recq *q, const uint8_t *record, size_t len)
 	if (len)
 		memcpy(recq_slot_record(q, s), record, len);
 	q->count++;
+	q->bytes += len;
 	return 0;
 }
 
@@ -64,13 +66,24 @@ struct recq_slot *recq_peek(struct recq *q)
 
 void recq_pop(struct recq *q)
 {
+	struct recq_slot *s;
+
 	if (!q->count)
 		return;
+	s = &q->slots[q->head];
+	q->bytes -= s->len;
+	if (s->size > RECQ_MIN_SLOT) {
+		free(s->buf);
+		s->buf = NULL;
+		s->size = 0;
+	}
 	q->head = (q->head + 1) % q->cap;
 	q->count--;
 }
 
 void recq_clear(struct recq *q)
 {
-	q->head = q->count = 0;
+	while (q->count)
+		recq_pop(q);
+	q->head = 0;
 }

@@ -14,9 +14,37 @@ static unsigned hash_str(const char *s)
 	return h;
 }
 
-static struct ip_count **ip_slot(struct session_table *st, const char *addr)
+void ip_table_init(struct ip_table *ipt)
 {
-	struct ip_count **p = &st->ips[hash_str(addr) % IP_BUCKETS];
+	memset(ipt, 0, sizeof(*ipt));
+	pthread_mutex_init(&ipt->lock, NULL);
+}
+
+void ip_table_free(struct ip_table *ipt)
+{
+	for (unsigned i = 0; i < IP_BUCKETS; i++) {
+		struct ip_count *c, *next;
+
+		for (c = ipt->b[i]; c; c = next) {
+			next = c->next;
+			free(c);
+		}
+		ipt->b[i] = NULL;
+	}
+	pthread_mutex_destroy(&ipt->lock);
+}
+
+void session_table_init(struct session_table *st, struct ip_table *ipt, unsigned loop)
+{
+	memset(st, 0, sizeof(*st));
+	st->ipt = ipt;
+	st->loop = loop;
+}
+
+/* With the table's lock held. */
+static struct ip_count **ip_slot(struct ip_table *ipt, const char *addr)
+{
+	struct ip_count **p = &ipt->b[hash_str(addr) % IP_BUCKETS];
 
 	while (*p && strcmp((*p)->addr, addr))
 		p = &(*p)->next;
@@ -25,26 +53,41 @@ static struct ip_count **ip_slot(struct session_table *st, const char *addr)
 
 unsigned session_ip_count(struct session_table *st, const char *addr)
 {
-	struct ip_count *c = *ip_slot(st, addr);
+	struct ip_count *c;
+	unsigned n;
 
-	return c ? c->count : 0;
+	pthread_mutex_lock(&st->ipt->lock);
+	c = *ip_slot(st->ipt, addr);
+	n = c ? c->count : 0;
+	pthread_mutex_unlock(&st->ipt->lock);
+	return n;
+}
+
+static struct session **id_bucket(struct session_table *st, uint64_t id)
+{
+	return &st->ids[(id >> SESSION_LOOP_BITS) % SESSION_BUCKETS];
 }
 
 int session_add(struct session_table *st, struct session *s)
 {
-	struct ip_count **p = ip_slot(st, s->remote);
+	struct ip_count **p;
 	struct session **b;
 
+	pthread_mutex_lock(&st->ipt->lock);
+	p = ip_slot(st->ipt, s->remote);
 	if (!*p) {
 		*p = calloc(1, sizeof(**p));
-		if (!*p)
+		if (!*p) {
+			pthread_mutex_unlock(&st->ipt->lock);
 			return -ENOMEM;
+		}
 		snprintf((*p)->addr, sizeof((*p)->addr), "%s", s->remote);
 	}
 	(*p)->count++;
 	s->ipc = *p;
-	s->id = ++st->next_id;
-	b = &st->ids[s->id % SESSION_BUCKETS];
+	pthread_mutex_unlock(&st->ipt->lock);
+	s->id = ++st->next_id << SESSION_LOOP_BITS | st->loop;
+	b = id_bucket(st, s->id);
 	s->id_next = *b;
 	*b = s;
 	s->prev = NULL;
@@ -64,7 +107,7 @@ void session_remove(struct session_table *st, struct session *s)
 
 	if (!s->registered)
 		return;
-	for (b = &st->ids[s->id % SESSION_BUCKETS]; *b; b = &(*b)->id_next)
+	for (b = id_bucket(st, s->id); *b; b = &(*b)->id_next)
 		if (*b == s) {
 			*b = s->id_next;
 			break;
@@ -75,13 +118,15 @@ void session_remove(struct session_table *st, struct session *s)
 		st->all = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	p = ip_slot(st, s->remote);
+	pthread_mutex_lock(&st->ipt->lock);
+	p = ip_slot(st->ipt, s->remote);
 	if (*p && --(*p)->count == 0) {
 		struct ip_count *gone = *p;
 
 		*p = gone->next;
 		free(gone);
 	}
+	pthread_mutex_unlock(&st->ipt->lock);
 	s->ipc = NULL;
 	st->count--;
 	s->registered = false;
@@ -89,21 +134,8 @@ void session_remove(struct session_table *st, struct session *s)
 
 struct session *session_find(struct session_table *st, uint64_t id)
 {
-	for (struct session *s = st->ids[id % SESSION_BUCKETS]; s; s = s->id_next)
+	for (struct session *s = *id_bucket(st, id); s; s = s->id_next)
 		if (s->id == id)
 			return s;
 	return NULL;
-}
-
-void session_table_free(struct session_table *st)
-{
-	for (unsigned i = 0; i < IP_BUCKETS; i++) {
-		struct ip_count *c, *next;
-
-		for (c = st->ips[i]; c; c = next) {
-			next = c->next;
-			free(c);
-		}
-		st->ips[i] = NULL;
-	}
 }

@@ -7,9 +7,20 @@
 #include <sys/socket.h>
 
 /*
- * The WebSocket server: one libwebsockets context, one vhost per listener,
- * one connected UDP socket per session towards the WireGuard port (opened
- * when the session first has a datagram to relay), all on one event loop.
+ * The WebSocket server: one vhost per listener, one connected UDP socket
+ * per session towards the WireGuard port (opened when the session first
+ * has a datagram to relay), on params.threads event loops. Each loop is a
+ * struct transport with a libwebsockets context of its own, on a thread of
+ * its own, and serves its sessions for their whole life.
+ *
+ * transport_create() returns loop 0: it listens (and hands connections to
+ * the loops in turn), serves the admin endpoint and the watched signals.
+ * Called with loop 0, transport_run/_shutdown/_reload_cert/_destroy,
+ * transport_foreach_session and transport_session_count cover every loop;
+ * they are for loop 0's thread. The per-session calls and
+ * transport_set_hooks/_watch_fd are per loop: a session's calls are made
+ * on the thread of transport_loop(t, transport_session_loop(id)) (any
+ * loop's handle will do there). The hooks of a loop run on its thread.
  */
 struct transport;
 struct lws_protocols;
@@ -20,7 +31,10 @@ struct transport_listener {
 	bool tls;
 };
 
+#define TRANSPORT_MAX_THREADS 16
+
 struct transport_params {
+	unsigned threads;	/* event loops, each on its own thread (0 = 1) */
 	const struct transport_listener *listeners;
 	unsigned n_listeners;
 	const char *cert;	/* PEM, for the TLS listeners */
@@ -87,7 +101,19 @@ struct transport_session_info {
 int transport_create(const struct transport_params *p, struct transport **out);
 void transport_destroy(struct transport *t);
 
-/* Runs the loop until transport_shutdown() has finished; returns 0 or -errno. */
+/* The loops: transport_loop(t, 0) is loop 0, and so on up to transport_loops(t) - 1. */
+unsigned transport_loops(const struct transport *t);
+struct transport *transport_loop(struct transport *t, unsigned i);
+/* The loop that serves a session. */
+static inline unsigned transport_session_loop(uint64_t session_id)
+{
+	return (unsigned)(session_id & (TRANSPORT_MAX_THREADS - 1));
+}
+
+/*
+ * Runs loop 0 on this thread and every other loop on a thread of its own,
+ * until transport_shutdown() has finished on all; returns 0 or -errno.
+ */
 int transport_run(struct transport *t);
 
 /*
@@ -97,7 +123,10 @@ int transport_run(struct transport *t);
  */
 void transport_shutdown(struct transport *t, unsigned grace_seconds);
 
-/* Loads a new certificate + key into every TLS vhost; live sessions keep theirs. */
+/*
+ * Loads a new certificate + key into every TLS vhost of every loop, as a
+ * pair; live sessions keep theirs.
+ */
 int transport_reload_cert(struct transport *t, const char *cert, const char *key,
 			  char *err, size_t errlen);
 
@@ -126,10 +155,14 @@ int transport_session_endpoint(struct transport *t, uint64_t session_id,
 int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
 			    const char *reason);
 
-/* Calls fn for every session, on the loop thread. */
+/*
+ * Calls fn for every session, on its loop's thread: one loop after
+ * another, while the caller waits.
+ */
 void transport_foreach_session(struct transport *t,
 			       void (*fn)(void *arg, const struct transport_session_info *),
 			       void *arg);
+/* Sessions open on every loop. */
 unsigned transport_session_count(const struct transport *t);
 
 /*

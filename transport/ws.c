@@ -16,7 +16,12 @@
 
 enum { PROTO_TEXT, PROTO_BINARY };
 
-#define WS_RX_BUFFER 4096
+/*
+ * lws keeps this much per session for a message's payload (and reads at
+ * most this much per SSL_read): one client datagram (at most about 2000
+ * bytes) with its length fits; longer messages come in parts.
+ */
+#define WS_RX_BUFFER 2048
 
 /* Per vhost: the transport it belongs to and the listener's name. */
 struct ws_vhd {
@@ -60,11 +65,10 @@ static void deliver(void *arg, const uint8_t *record, size_t len)
 {
 	struct session *s = arg;
 
+	/* The shared series are counted by the batch (relay.c). */
 	if (relay_forward(s, record, len) == 0) {
 		s->records_in++;
 		s->bytes_in += len;
-		metric_inc(s->t->m.records_in);
-		metric_add(s->t->m.bytes_in, len);
 	}
 }
 
@@ -158,7 +162,7 @@ static int session_refuse(struct transport *t, struct lws *wsi)
 		log_info("event=session_refused remote=%s reason=shutting_down", remote);
 		return 1;
 	}
-	if (t->st.count >= t->p.max_sessions) {
+	if (atomic_load(&t->sh->sessions) >= t->p.max_sessions) {
 		metric_inc(t->m.refused_max);
 		log_warnx("event=session_refused remote=%s reason=max_sessions limit=%u", remote,
 			  t->p.max_sessions);
@@ -167,8 +171,8 @@ static int session_refuse(struct transport *t, struct lws *wsi)
 	if (transport_fds_full(t)) {
 		metric_inc(t->m.refused_fds);
 		log_warnx("event=session_refused remote=%s reason=descriptors sessions=%u "
-			  "relay_sockets=%u limit=%u", remote, t->st.count, t->relay_sockets,
-			  t->fd_budget);
+			  "relay_sockets=%u limit=%u", remote, atomic_load(&t->sh->sessions),
+			  atomic_load(&t->sh->relay_sockets), t->sh->fd_budget);
 		return 1;
 	}
 	if (session_ip_count(&t->st, remote) >= t->p.max_sessions_per_ip) {
@@ -195,14 +199,16 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s)
 	s->last_record = clock_usec();
 	session_peer_addr(wsi, s->remote, sizeof(s->remote));
 	frame_decoder_init(&s->dec);
-	recq_init(&s->sendq, t->p.send_queue, LWS_PRE);
+	recq_init(&s->sendq, t->p.send_queue, 0);
+	recq_limit_bytes(&s->sendq, (size_t)t->p.send_queue * TRANSPORT_SENDQ_SLOT_BYTES);
 	gate_init(&s->gate, t->p.hold_queue ? t->p.hold_queue : TRANSPORT_HOLD_DEFAULT);
 	ret = session_add(&t->st, s);
 	if (ret < 0)
 		return ret;
+	tls_session_open(s);
 	lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check,
 			 (lws_usec_t)t->p.idle_timeout * LWS_US_PER_SEC);
-	metric_set(t->m.sessions, t->st.count);
+	metric_set(t->m.sessions, atomic_fetch_add(&t->sh->sessions, 1) + 1);
 	metric_inc(t->m.sessions_total);
 	log_info("event=session_open session=%llu remote=%s vhost=%s mode=%s",
 		 (unsigned long long)s->id, s->remote, s->listener, s->binary ? "binary" : "text");
@@ -223,11 +229,15 @@ static void session_closed(struct session *s)
 	lws_sul_cancel(&s->sul_idle);
 	lws_sul_cancel(&s->sul_hold);
 	relay_discard(s);
+	turn_session_gone(s);
+	tls_session_close(s);
+	if (s->registered)
+		atomic_fetch_sub(&t->sh->sessions, 1);
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);
 	gate_free(&s->gate);
-	metric_set(t->m.sessions, t->st.count);
+	metric_set(t->m.sessions, atomic_load(&t->sh->sessions));
 	log_info("event=session_close session=%llu remote=%s records_in=%llu records_out=%llu "
 		 "bytes_in=%llu bytes_out=%llu",
 		 (unsigned long long)s->id, s->remote, (unsigned long long)s->records_in,
@@ -267,7 +277,8 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 			metric_inc(t->m.refused_shutdown);
 			return 1;
 		}
-		return 0;
+		/* Another loop's now; lws closes its own descriptor of it. */
+		return loop_hand_over(t, wsi, (int)(intptr_t)in) ? 1 : 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return session_refuse(t, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
@@ -302,19 +313,26 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 const struct lws_protocols transport_protocols[] = {
 	{ .name = "wswg", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
-	  .id = PROTO_TEXT },
+	  .id = PROTO_TEXT, .tx_packet_size = TRANSPORT_WRITE_MAX },
 	{ .name = "wswg-binary", .callback = ws_callback,
 	  .per_session_data_size = sizeof(struct session), .rx_buffer_size = WS_RX_BUFFER,
-	  .id = PROTO_BINARY },
-	{ .name = "wssd-udp", .callback = relay_udp_callback },
+	  .id = PROTO_BINARY, .tx_packet_size = TRANSPORT_WRITE_MAX },
 	{ .name = "wssd-fd", .callback = transport_fd_callback },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/* The loop that serves the session (its id says which). */
+static struct transport *owner(struct transport *t, uint64_t session_id)
+{
+	struct transport *o = transport_loop(t, transport_session_loop(session_id));
+
+	return o ? o : t;
+}
+
 int transport_session_release(struct transport *t, uint64_t session_id, uint32_t hold,
 			      bool forward)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 	unsigned n;
 
 	if (!s)
@@ -330,7 +348,7 @@ int transport_session_release(struct transport *t, uint64_t session_id, uint32_t
 
 void *transport_session_data(struct transport *t, uint64_t session_id)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 
 	return s ? s->hook_data : NULL;
 }
@@ -338,7 +356,7 @@ void *transport_session_data(struct transport *t, uint64_t session_id)
 int transport_session_endpoint(struct transport *t, uint64_t session_id,
 			       struct sockaddr_storage *out)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 	int ret;
 
 	if (!s)
@@ -355,7 +373,7 @@ int transport_session_endpoint(struct transport *t, uint64_t session_id,
 int transport_session_close(struct transport *t, uint64_t session_id, uint16_t code,
 			    const char *reason)
 {
-	struct session *s = session_find(&t->st, session_id);
+	struct session *s = session_find(&owner(t, session_id)->st, session_id);
 
 	if (!s)
 		return -ENOENT;
@@ -365,10 +383,15 @@ int transport_session_close(struct transport *t, uint64_t session_id, uint16_t c
 	return 0;
 }
 
-void transport_foreach_session(struct transport *t,
-			       void (*fn)(void *arg, const struct transport_session_info *),
-			       void *arg)
+struct foreach {
+	void (*fn)(void *arg, const struct transport_session_info *);
+	void *arg;
+};
+
+static void foreach_loop(struct transport *t, void *arg)
 {
+	struct foreach *f = arg;
+
 	for (struct session *s = t->st.all; s; s = s->next) {
 		struct transport_session_info info = {
 			.id = s->id,
@@ -383,11 +406,21 @@ void transport_foreach_session(struct transport *t,
 			.held = s->gate.held.count,
 		};
 
-		fn(arg, &info);
+		f->fn(f->arg, &info);
 	}
+}
+
+void transport_foreach_session(struct transport *t,
+			       void (*fn)(void *arg, const struct transport_session_info *),
+			       void *arg)
+{
+	struct foreach f = { fn, arg };
+
+	for (unsigned i = 0; i < transport_loops(t); i++)
+		loop_call(transport_loop(t, i), foreach_loop, &f);
 }
 
 unsigned transport_session_count(const struct transport *t)
 {
-	return t->st.count;
+	return atomic_load(&t->sh->sessions);
 }

@@ -56,6 +56,7 @@ static const struct key_spec keys[] = {
 	UINT("websocket.send_queue", send_queue, 1, 4096, "128"),
 	UINT("websocket.hold_queue", hold_queue, 1, 1024, "16"),
 	UINT("websocket.hold_timeout", hold_timeout, 1, 60, "3"),
+	UINT("websocket.threads", threads, 0, 16, "0"),	/* 0: the cores, at most 16 */
 	UINT("websocket.initiations_per_second", initiations_per_second, 1, 1000, "2"),
 	UINT("websocket.refused_close_after", refused_close_after, 1, 86400, "30"),
 

@@ -57,6 +57,7 @@ struct wssd_config {
 	unsigned idle_timeout;
 	unsigned send_queue;
 	unsigned hold_queue;
+	unsigned threads;	/* event loops; 0 = one per core, at most 16 */
 	unsigned hold_timeout;
 	unsigned initiations_per_second;
 	unsigned refused_close_after;

@@ -258,6 +258,14 @@ static int listeners(const struct wssd_config *cfg, struct transport_listener *o
 	return (int)n;
 }
 
+/* websocket.threads, or one loop per core (at most TRANSPORT_MAX_THREADS). */
+static unsigned event_loops(const struct wssd_config *cfg)
+{
+	long n = cfg->threads ? (long)cfg->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > TRANSPORT_MAX_THREADS ? TRANSPORT_MAX_THREADS : (unsigned)n;
+}
+
 static int run(struct daemon *d)
 {
 	struct transport_listener ls[2 * CONFIG_MAX_LISTEN];
@@ -302,6 +310,7 @@ static int run(struct daemon *d)
 	p.send_queue = d->cfg.send_queue;
 	p.hold_queue = d->cfg.hold_queue;
 	p.hold_timeout = d->cfg.hold_timeout;
+	p.threads = event_loops(&d->cfg);
 	p.admin_protocols = admin_protocols();
 	p.admin_host = d->cfg.admin_listen.host;
 	p.admin_port = d->cfg.admin_listen.port;
@@ -338,7 +347,9 @@ static int run(struct daemon *d)
 	if (ret < 0)
 		fatalx("event=startup_failed error=\"cannot watch signals\"");
 	if (d->pl) {
-		ret = pipeline_attach(d->pl, d->t);
+		ret = 0;
+		for (unsigned i = 0; i < transport_loops(d->t) && ret == 0; i++)
+			ret = pipeline_attach(d->pl, transport_loop(d->t, i));
 		if (ret == 0)
 			ret = pipeline_start(d->pl);
 		if (ret < 0) {

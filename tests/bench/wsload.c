@@ -9,6 +9,10 @@
  *   wsload --udp HOST:PORT --blast SECONDS [--size BYTES]
  *     sends BYTES-long UDP datagrams to HOST:PORT for SECONDS (the direct
  *     baseline) and prints sent=COUNT.
+ *   wsload ... --echo SECONDS [--window W] [--warmup S] URL | --udp HOST:PORT
+ *     the closed-loop echo (wsload-echo.c): each session (or UDP socket)
+ *     keeps W records in flight through an echo; prints one "echo" line
+ *     with echoes/s and latency over SECONDS after S of warm-up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,20 +31,14 @@
 #include <sys/time.h>
 #include <sys/socket.h>
 
+#include "tests/bench/wsload.h"
 #include "transport/frame.h"
-#include "transport/client.h"
 
 #define MAX_CONNECTING 256		/* handshakes in flight at once */
 #define BLAST_QUEUE (64 * 1024)		/* bytes queued per session while blasting */
 
-struct sess {
-	struct ws_conn ws;
-	uint32_t events;	/* registered with epoll */
-	bool open;
-	bool dead;
-};
-
-static volatile sig_atomic_t stop;
+volatile sig_atomic_t wsload_stop;
+#define stop wsload_stop
 
 static void on_signal(int sig)
 {
@@ -48,7 +46,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
@@ -69,7 +67,7 @@ static uint32_t to_epoll(short ev)
 	return (ev & POLLIN ? EPOLLIN : 0) | (ev & POLLOUT ? EPOLLOUT : 0);
 }
 
-static void rearm(int ep, struct sess *s)
+void rearm(int ep, struct sess *s)
 {
 	uint32_t want = to_epoll(ws_conn_events(&s->ws));
 	struct epoll_event e = { .events = want, .data.ptr = s };
@@ -157,6 +155,9 @@ int main(int argc, char **argv)
 		{ "udp", required_argument, NULL, 'u' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "binary", no_argument, NULL, 'b' },
+		{ "echo", required_argument, NULL, 'e' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "warmup", required_argument, NULL, 'W' },
 		{ 0 }
 	};
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
@@ -170,13 +171,14 @@ int main(int argc, char **argv)
 	const char *udp = NULL;
 	unsigned n = 1, started = 0, open = 0, dead = 0, next = 0;
 	double blast = 0, end = 0;
+	struct echo_opts eo = { .window = 16, .warmup = 1 };
 	size_t size = 1400;
 	bool insecure = false, binary = false, busy;
 	uint8_t *rec, magic[4];
 	uint64_t sent = 0;
 	double started_at = now_s();
 	char err[512];
-	int opt, ep;
+	int opt, ep, status = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -198,6 +200,15 @@ int main(int argc, char **argv)
 		case 'b':
 			binary = true;
 			break;
+		case 'e':
+			eo.seconds = strtod(optarg, NULL);
+			break;
+		case 'w':
+			eo.window = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'W':
+			eo.warmup = strtod(optarg, NULL);
+			break;
 		default:
 			return 2;
 		}
@@ -209,6 +220,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wsload: bad --size or --sessions\n");
 		return 2;
 	}
+	eo.size = size;
+	eo.binary = binary;
+	if (udp && eo.seconds > 0)
+		return echo_udp(udp, n, &eo);
 	if (udp)
 		return udp_blast(udp, blast, size);
 	if (optind != argc - 1 || ws_url_parse(argv[optind], &url, err, sizeof(err)) < 0) {
@@ -257,6 +272,10 @@ int main(int argc, char **argv)
 		if (open + dead == n && !end) {
 			printf("ready=%u failed=%u\n", open, dead);
 			fflush(stdout);
+			if (eo.seconds > 0) {
+				status = echo_ws(ss, n, ep, &eo);
+				break;
+			}
 			if (blast <= 0 && open == 0)
 				break;
 			end = blast > 0 ? now_s() + blast : 0;
@@ -342,5 +361,5 @@ int main(int argc, char **argv)
 	freeaddrinfo(res);
 	SSL_CTX_free(ctx);
 	close(ep);
-	return 0;
+	return status;
 }

@@ -81,9 +81,12 @@ metric() {
 # wssd_conf FILE [SECTION.KEY=VALUE ...]: a wssd configuration for a test:
 # state, database and control socket under $TEST_TMP, no capture, admin on
 # 127.0.0.1:9180 (of the namespace wssd runs in), then each key given.
+# WSSD_THREADS=N in the environment sets websocket.threads (the suite runs
+# with 1 and with 2 event loops).
 wssd_conf() {
 	_conf=$1
 	shift
+	[ -z "${WSSD_THREADS:-}" ] || set -- "websocket.threads=$WSSD_THREADS" "$@"
 	mkdir -p "$TEST_TMP/state"
 	cat >"$_conf" <<CONF
 [gateway]

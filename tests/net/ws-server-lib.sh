@@ -100,3 +100,20 @@ alongside_stop() {
 	wait "$ALONGSIDE_PID" || { cat "$TEST_TMP/alongside.out"; fail "alongside session failed"; }
 	pass "alongside session kept echoing: $(cat "$TEST_TMP/alongside.out")"
 }
+
+# mkcert NAME DAYS: a self-signed EC certificate $TEST_TMP/NAME.pem and its key NAME.key.
+mkcert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$2" \
+		-subj "/CN=$1" -keyout "$TEST_TMP/$1.key" -out "$TEST_TMP/$1.pem" 2>/dev/null ||
+		fail "openssl req $1"
+}
+fingerprint() {
+	openssl x509 -noout -fingerprint -sha256 -in "$1"
+}
+# served NAME [FROM]: a new TLS connection (from client address FROM) is
+# served NAME's certificate.
+served() {
+	probe ${2:+--bind $2} --tls --save-cert "$TEST_TMP/served.pem" 198.18.0.1 8443 \
+		magic echo 10 1 &&
+		[ "$(fingerprint "$TEST_TMP/served.pem")" = "$(fingerprint "$TEST_TMP/$1.pem")" ]
+}

@@ -8,20 +8,6 @@
 need_net_tests curl openssl python3
 . "$top_srcdir/tests/net/ws-server-lib.sh"
 
-mkcert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$2" \
-		-subj "/CN=$1" -keyout "$TEST_TMP/$1.key" -out "$TEST_TMP/$1.pem" 2>/dev/null ||
-		fail "openssl req $1"
-}
-fingerprint() {
-	openssl x509 -noout -fingerprint -sha256 -in "$1"
-}
-# served NAME: a new TLS connection is served NAME's certificate.
-served() {
-	probe --tls --save-cert "$TEST_TMP/served.pem" 198.18.0.1 8443 magic echo 10 1 &&
-		[ "$(fingerprint "$TEST_TMP/served.pem")" = "$(fingerprint "$TEST_TMP/$1.pem")" ]
-}
-
 mkcert old 2
 mkcert new 30
 mkcert other 30

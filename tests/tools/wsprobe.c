@@ -11,7 +11,10 @@
  *
  * Steps: magic, text HEX, bin HEX, keepalive, echo LEN COUNT, echo-split LEN
  * COUNT (length and payload as two messages), echo-cut LEN COUNT (cut inside
- * the length), echo-multi LEN COUNT (all records in one message),
+ * the length), echo-multi LEN COUNT (all records in one message), burst
+ * LENS COUNT (COUNT numbered records, lengths cycling through the
+ * comma-separated LENS, each its own message and TLS record, all sent in
+ * one corked write, then every reply checked in order),
  * flood COUNT LEN (send without reading), drain (read replies until a second
  * of silence, print how many), expect-close CODE, half LEN (half a record, then exit), loop-echo FILE
  * (echo until FILE exists), ready (print "ready"), wait-file FILE, sleep MS.
@@ -324,6 +327,62 @@ static void echo(size_t len, unsigned count, int parts)
 	free(all);
 }
 
+/*
+ * Numbered records in one burst: the server reads several TLS records in
+ * one read() (and may hold some in its TLS library's buffer while the
+ * socket is empty), relays them in batches, and must answer each, in order.
+ */
+static void burst(const char *lens, unsigned count)
+{
+	size_t sizes[16], n = 0, total = 0, off = 0;
+	const char *p = lens;
+	uint8_t *all;
+	int on = 1, off_ = 0;
+
+	while (*p && n < 16) {
+		sizes[n++] = strtoul(p, (char **)&p, 0);
+		if (*p == ',')
+			p++;
+	}
+	if (!n)
+		die("no lengths");
+	for (unsigned i = 0; i < count; i++)
+		total += 4 + sizes[i % n];
+	all = malloc(total);
+	if (!all)
+		die("out of memory");
+	for (unsigned i = 0; i < count; i++) {
+		size_t len = sizes[i % n];
+
+		make_record(all + off, len);
+		if (len >= 4)
+			memcpy(all + off + 4, &i, 4);
+		off += 4 + len;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+	for (unsigned i = 0, o = 0; i < count; o += 4 + (unsigned)sizes[i % n], i++)
+		send_msg(all + o, 4 + sizes[i % n]);
+	setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off_, sizeof(off_));
+	off = 0;
+	for (unsigned i = 0; i < count; i++) {
+		uint8_t *msg;
+		size_t mlen, len = sizes[i % n];
+		int op = recv_msg(&msg, &mlen);
+		unsigned got = 0;
+
+		if (op != (binary ? 2 : 1))
+			die("reply %u: opcode %d", i, op);
+		if (mlen >= 8)
+			memcpy(&got, msg + 4, 4);
+		if (mlen != len + 4 || memcmp(msg, all + off, len + 4))
+			die("reply %u is not record %u (%zu bytes, record %u of %zu bytes?)", i, i,
+			    mlen, got, len + 4);
+		free(msg);
+		off += 4 + len;
+	}
+	free(all);
+}
+
 static void expect_close(int code)
 {
 	for (;;) {
@@ -449,6 +508,9 @@ int main(int argc, char **argv)
 			int parts = a[4] == '\0' ? 1 : a[5] == 's' ? 2 : a[5] == 'c' ? 3 : 0;
 
 			echo(strtoul(n1, NULL, 0), (unsigned)strtoul(n2, NULL, 0), parts);
+			i += 2;
+		} else if (!strcmp(a, "burst")) {
+			burst(n1, (unsigned)strtoul(n2, NULL, 0));
 			i += 2;
 		} else if (!strcmp(a, "expect-close")) {
 			expect_close(atoi(n1));

@@ -116,6 +116,35 @@ static void test_clear_and_limits(void **state)
 	free(big);
 }
 
+/* Bounded by bytes as well: one record always fits; grown slots give their buffer back. */
+static void test_byte_bound(void **state)
+{
+	uint8_t *big = calloc(1, 60000);
+	struct recq q;
+
+	(void)state;
+	assert_non_null(big);
+	recq_init(&q, 128, 0);
+	recq_limit_bytes(&q, 4 * 2048);
+	assert_int_equal(recq_push(&q, big, 60000), 0);	/* alone, over the bound */
+	assert_int_equal(recq_push(&q, big, 1), -ENOBUFS);
+	assert_int_equal(q.bytes, 60000);
+	recq_pop(&q);
+	assert_int_equal(q.bytes, 0);
+	for (unsigned i = 0; i < 128; i++)
+		assert_null(q.slots[i].buf);	/* the 60,000-byte buffer went back */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(recq_push(&q, big, 2048), 0);
+	assert_int_equal(recq_push(&q, big, 1), -ENOBUFS);
+	recq_pop(&q);
+	assert_int_equal(recq_push(&q, big, 2048), 0);
+	assert_int_equal(q.bytes, 4 * 2048);
+	recq_clear(&q);
+	assert_int_equal(q.bytes, 0);
+	recq_free(&q);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_and_bound),
 		cmocka_unit_test(test_wrap_reuses_buffers),
 		cmocka_unit_test(test_clear_and_limits),
+		cmocka_unit_test(test_byte_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,12 +22,15 @@ static struct session *new_session(const char *remote)
 static void test_ids_and_ip_counts(void **state)
 {
 	struct session_table *st = calloc(1, sizeof(*st));
+	struct ip_table ipt;
 	struct session *s[5];
 	const char *addrs[] = { "198.18.0.2", "198.18.0.2", "fd00:5353::2", "198.18.0.3",
 				"198.18.0.2" };
 
 	(void)state;
 	assert_non_null(st);
+	ip_table_init(&ipt);
+	session_table_init(st, &ipt, 3);
 	for (int i = 0; i < 5; i++) {
 		s[i] = new_session(addrs[i]);
 		assert_int_equal(session_add(st, s[i]), 0);
@@ -38,6 +41,7 @@ static void test_ids_and_ip_counts(void **state)
 	assert_int_equal(session_ip_count(st, "198.18.0.9"), 0);
 	for (int i = 0; i < 5; i++) {
 		assert_ptr_equal(session_find(st, s[i]->id), s[i]);
+		assert_int_equal(transport_session_loop(s[i]->id), 3);	/* the table's loop */
 		for (int j = 0; j < i; j++)
 			assert_true(s[i]->id != s[j]->id);
 	}
@@ -77,7 +81,7 @@ static void test_ids_and_ip_counts(void **state)
 	}
 	assert_int_equal(st->count, 0);
 	assert_null(st->all);
-	session_table_free(st);
+	ip_table_free(&ipt);
 	free(st);
 }
 
@@ -85,10 +89,13 @@ static void test_ids_and_ip_counts(void **state)
 static void test_bucket_collisions(void **state)
 {
 	struct session_table *st = calloc(1, sizeof(*st));
+	struct ip_table ipt;
 	struct session *s[3];
 
 	(void)state;
 	assert_non_null(st);
+	ip_table_init(&ipt);
+	session_table_init(st, &ipt, 3);
 	for (int i = 0; i < 3; i++) {
 		s[i] = new_session("198.18.0.2");
 		st->next_id = (uint64_t)i * SESSION_BUCKETS;	/* next id lands in bucket 1 */
@@ -104,7 +111,7 @@ static void test_bucket_collisions(void **state)
 		session_remove(st, s[i]);
 		free(s[i]);
 	}
-	session_table_free(st);
+	ip_table_free(&ipt);
 	free(st);
 }
 
