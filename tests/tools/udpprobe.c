@@ -336,28 +336,136 @@ static int parse_bind(const char *text, struct sockaddr_storage *ss, socklen_t *
 	return addr_parse(text, ss, len);
 }
 
+/* One address a line, each an ADDR or ADDR:PORT to bind a client to. */
 static int read_sources(const char *path, struct sockaddr_storage **out, socklen_t **lens,
 			unsigned *n)
 {
 	char line[128];
-	unsigned cap = 1024;
+	unsigned cap = 0;
+	int ret = 0;
 	FILE *f = fopen(path, "re");
 
 	*n = 0;
-	*out = calloc(cap, sizeof(**out));
-	*lens = calloc(cap, sizeof(**lens));
-	if (!f || !*out || !*lens) {
-		if (f)
-			fclose(f);
-		return -ENOMEM;
-	}
-	while (*n < cap && fgets(line, sizeof(line), f)) {
+	if (!f)
+		return -errno;
+	while (ret == 0 && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] && parse_bind(line, &(*out)[*n], &(*lens)[*n]) == 0)
+		if (!line[0])
+			continue;
+		if (*n == cap) {
+			struct sockaddr_storage *o;
+			socklen_t *l;
+
+			cap = cap ? cap * 2 : 256;
+			o = realloc(*out, cap * sizeof(**out));
+			if (o)
+				*out = o;
+			l = realloc(*lens, cap * sizeof(**lens));
+			if (l)
+				*lens = l;
+			if (!o || !l) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		if (parse_bind(line, &(*out)[*n], &(*lens)[*n]) < 0)
+			ret = -EINVAL;
+		else
 			(*n)++;
 	}
 	fclose(f);
-	return *n ? 0 : -EINVAL;
+	return ret < 0 ? ret : *n ? 0 : -EINVAL;
+}
+
+static int usage(void);
+
+/* Sends the 148 bytes in path, counts what answers within timeout. */
+static int replay(const char *path, const struct sockaddr_storage *bind_to, socklen_t len,
+		  double timeout)
+{
+	uint8_t msg[WG_INITIATION_LEN], buf[2048];
+	unsigned answers = 0;
+	FILE *f = fopen(path, "re");
+	int fd;
+
+	if (!f || fread(msg, 1, sizeof(msg), f) != sizeof(msg)) {
+		fprintf(stderr, "udpprobe: %s: not 148 bytes\n", path);
+		if (f)
+			fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	fd = open_socket(bind_to, len);
+	if (fd < 0 || sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&gw, gw_len) < 0) {
+		perror("udpprobe: replay");
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	for (double end = now_s() + timeout; now_s() < end; usleep(10000))
+		while (recv(fd, buf, sizeof(buf), 0) > 0)
+			answers++;
+	printf("answers=%u\n", answers);
+	close(fd);
+	return 0;
+}
+
+/* send KEY [SAVE] or connect KEYS: the clients, their report, the first initiation saved. */
+static int connect_clients(const char *mode, char **args, int n_args,
+			   const struct sockaddr_storage *sources, const socklen_t *source_len,
+			   unsigned n_sources, double rate, double timeout)
+{
+	uint8_t first[WG_INITIATION_LEN], (*keys)[WG_KEY_LEN] = NULL;
+	struct client *cs = NULL;
+	struct rlimit rl;
+	unsigned n = 0;
+	int ret = -EINVAL;
+
+	if (n_args < 1)
+		return usage();
+	if (!strcmp(mode, "send")) {
+		keys = malloc(sizeof(*keys));
+		n = 1;
+		if (keys && key_read_file(keys[0], args[0]) < 0) {
+			fprintf(stderr, "udpprobe: %s: not a key file\n", args[0]);
+			goto out;
+		}
+	} else if (keylist_read(args[0], &keys, &n) < 0) {
+		fprintf(stderr, "udpprobe: %s: no keys\n", args[0]);
+		goto out;
+	}
+	cs = keys ? calloc(n, sizeof(*cs)) : NULL;
+	if (!cs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		cs[i].fd = -1;
+		memcpy(cs[i].priv, keys[i], WG_KEY_LEN);
+	}
+	rl.rlim_cur = rl.rlim_max = n + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	ret = run_clients(cs, n, sources, source_len, n_sources, rate, timeout, first);
+	if (ret < 0)
+		goto out;
+	report(cs, n);
+	if (!strcmp(mode, "send") && n_args > 1) {
+		FILE *f = fopen(args[1], "we");
+
+		if (!f || fwrite(first, 1, sizeof(first), f) != sizeof(first)) {
+			fprintf(stderr, "udpprobe: cannot save %s\n", args[1]);
+			ret = -EIO;
+		}
+		if (f && fclose(f) != 0)
+			ret = -EIO;
+	}
+out:
+	for (unsigned i = 0; cs && i < n; i++)
+		if (cs[i].fd >= 0)
+			close(cs[i].fd);
+	free(cs);
+	free(keys);
+	return ret;
 }
 
 static int usage(void)
@@ -378,13 +486,10 @@ int main(int argc, char **argv)
 	};
 	struct sockaddr_storage *sources = NULL;
 	socklen_t *source_len = NULL;
-	unsigned n_sources = 0, n = 0;
+	unsigned n_sources = 0;
 	const char *bind_text = NULL, *sources_path = NULL, *mode;
 	double rate = 0, timeout = 10;
-	struct client *cs = NULL;
-	uint8_t first[WG_INITIATION_LEN];
-	struct rlimit rl;
-	int opt, ret;
+	int opt, status;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -409,7 +514,9 @@ int main(int argc, char **argv)
 		return usage();
 	mode = argv[optind + 2];
 	if (sources_path && read_sources(sources_path, &sources, &source_len, &n_sources) < 0) {
-		fprintf(stderr, "udpprobe: %s: no addresses\n", sources_path);
+		fprintf(stderr, "udpprobe: %s: not a list of addresses\n", sources_path);
+		free(sources);
+		free(source_len);
 		return 1;
 	}
 	if (bind_text) {
@@ -417,77 +524,25 @@ int main(int argc, char **argv)
 		free(source_len);
 		sources = calloc(1, sizeof(*sources));
 		source_len = calloc(1, sizeof(*source_len));
-		if (!sources || !source_len || parse_bind(bind_text, sources, source_len) < 0)
+		if (!sources || !source_len || parse_bind(bind_text, sources, source_len) < 0) {
+			free(sources);
+			free(source_len);
 			return usage();
+		}
 		n_sources = 1;
 	}
-	if (!strcmp(mode, "flood"))
-		return flood(strtod(argv[optind + 3], NULL)) < 0;
-	if (!strcmp(mode, "replay")) {
-		struct client c = { 0 };
-		FILE *f = fopen(argv[optind + 3], "re");
-		unsigned answers = 0;
-		double end;
-
-		if (!f || fread(first, 1, sizeof(first), f) != sizeof(first)) {
-			fprintf(stderr, "udpprobe: %s: not 148 bytes\n", argv[optind + 3]);
-			return 1;
-		}
-		fclose(f);
-		c.fd = open_socket(n_sources ? sources : NULL, n_sources ? source_len[0] : 0);
-		if (c.fd < 0 || sendto(c.fd, first, sizeof(first), 0, (struct sockaddr *)&gw,
-				       gw_len) < 0) {
-			perror("udpprobe: replay");
-			return 1;
-		}
-		for (end = now_s() + timeout; now_s() < end; usleep(10000)) {
-			uint8_t buf[2048];
-
-			while (recv(c.fd, buf, sizeof(buf), 0) > 0)
-				answers++;
-		}
-		printf("answers=%u\n", answers);
-		return 0;
-	}
-	if (!strcmp(mode, "send")) {
-		cs = calloc(1, sizeof(*cs));
-		n = 1;
-		if (!cs || key_read_file(cs->priv, argv[optind + 3]) < 0) {
-			fprintf(stderr, "udpprobe: %s: not a key file\n", argv[optind + 3]);
-			return 1;
-		}
-	} else if (!strcmp(mode, "connect")) {
-		uint8_t (*keys)[WG_KEY_LEN];
-
-		if (keylist_read(argv[optind + 3], &keys, &n) < 0 || !(cs = calloc(n, sizeof(*cs)))) {
-			fprintf(stderr, "udpprobe: %s: no keys\n", argv[optind + 3]);
-			return 1;
-		}
-		for (unsigned i = 0; i < n; i++)
-			memcpy(cs[i].priv, keys[i], WG_KEY_LEN);
-		free(keys);
+	if (!strcmp(mode, "flood")) {
+		status = flood(strtod(argv[optind + 3], NULL)) < 0;
+	} else if (!strcmp(mode, "replay")) {
+		status = replay(argv[optind + 3], n_sources ? sources : NULL,
+				n_sources ? source_len[0] : 0, timeout) < 0;
+	} else if (!strcmp(mode, "send") || !strcmp(mode, "connect")) {
+		status = connect_clients(mode, argv + optind + 3, argc - optind - 3, sources,
+					 source_len, n_sources, rate, timeout) < 0;
 	} else {
-		return usage();
+		status = usage();
 	}
-	rl.rlim_cur = rl.rlim_max = n + 64;
-	setrlimit(RLIMIT_NOFILE, &rl);
-	ret = run_clients(cs, n, sources, source_len, n_sources, rate, timeout, first);
-	if (ret < 0)
-		return 1;
-	report(cs, n);
-	if (!strcmp(mode, "send") && argc - optind > 4) {
-		FILE *f = fopen(argv[optind + 4], "we");
-
-		if (!f || fwrite(first, 1, sizeof(first), f) != sizeof(first)) {
-			fprintf(stderr, "udpprobe: cannot save %s\n", argv[optind + 4]);
-			return 1;
-		}
-		fclose(f);
-	}
-	for (unsigned i = 0; i < n; i++)
-		close(cs[i].fd);
-	free(cs);
 	free(sources);
 	free(source_len);
-	return 0;
+	return status;
 }
