@@ -171,7 +171,8 @@ static bool on_device(const struct wgdev_peer_info *peers, size_t n, const uint8
 /*
  * Removes rows[victims[0..n)] in one request and returns its error. When
  * it fails, the device is read again: those really gone are recorded, the
- * others keep their rows. A store error goes to *store_err.
+ * others keep their rows. done has room for n indexes. A store error goes
+ * to *store_err.
  */
 static int remove_batch(struct wgdev *dev, struct store *store, const struct reaper_params *p,
 			const struct pass *ps, const size_t *victims, size_t n,
@@ -279,6 +280,7 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 		size_t n = n_victims - at < batch ? n_victims - at : batch;
 
 		/* a device error ends the pass: the rest waits for the next one */
+		/* gone's rows are recorded by now: its room serves each batch */
 		ret = remove_batch(dev, store, p, &ps, victims + at, n, set, gone, &res, &err);
 		if (ret < 0)
 			goto out;
