@@ -17,6 +17,12 @@ struct bucket {
 	uint32_t milli;		/* thousandths of a token */
 };
 
+/* The burst wssd gives a rate of initiations: a second's worth, at least 3. */
+static inline unsigned bucket_burst(unsigned rate)
+{
+	return rate > 3 ? rate : 3;
+}
+
 /* Takes one token at now (clock_usec): true, or false when there is none. */
 bool bucket_take(struct bucket *b, unsigned rate, unsigned burst, int64_t now);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/bucket.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "jit/noise.h"
@@ -16,7 +17,6 @@
 #include "wssd/srclimit.h"
 
 #define SOURCES 8192		/* buckets: 256 KiB whatever the number of senders */
-#define BURST_MIN 3
 /*
  * Initiations waiting for the engine or for their key's job: a burst of new
  * clients up to this many is not dropped, and the wait behind a full queue
@@ -61,7 +61,7 @@ int direct_open(struct direct **out, const struct wssd_config *cfg,
 	ret = capture_open(&d->cap, &cp, err, errlen);
 	if (ret < 0)
 		goto fail;
-	ret = srclimit_new(&d->sources, SOURCES, rate, rate > BURST_MIN ? rate : BURST_MIN);
+	ret = srclimit_new(&d->sources, SOURCES, rate, bucket_burst(rate));
 	if (ret == 0)
 		ret = noise_mac1_new(&d->mac1, public_key);
 	if (ret < 0) {

@@ -23,7 +23,6 @@
 #define PROVISION_QUEUE 1024
 #define PRUNE_INTERVAL 60
 #define KEEP_STALE 86400	/* expired configs serve stale-if-error this long */
-#define INITIATION_BURST 3	/* at least, per session: a second's worth otherwise */
 
 /* The loop's side: one per transport. */
 struct pipeline_loop {
@@ -312,8 +311,7 @@ static enum transport_verdict on_record(void *arg, const struct transport_record
 		return TRANSPORT_FORWARD;
 	metric_inc(l->pl->m.initiations);
 	/* The bucket first: what a flooding session sends past it costs no hash. */
-	if (!bucket_take(&sj->initiations, rate, rate > INITIATION_BURST ? rate : INITIATION_BURST,
-			 clock_usec())) {
+	if (!bucket_take(&sj->initiations, rate, bucket_burst(rate), clock_usec())) {
 		metric_inc(l->pl->m.limited);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
