@@ -42,3 +42,20 @@ key_hex() {
 int() {
 	echo "${1%.*}"
 }
+
+# jit_conf [SECTION.KEY=VALUE ...]: $TEST_TMP/wssd.conf for JIT on $WG_GW
+# (wireguard-go, uapi) in $GW, listening on 198.18.0.1:8443.
+jit_conf() {
+	wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
+		websocket.listen=198.18.0.1:8443 "$@"
+}
+
+# jit_wssd_start: wssd with that configuration in $GW, serving its metrics
+# before it returns; sets WSSD_PID.
+jit_wssd_start() {
+	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
+	WSSD_PID=$SPAWN_PID
+	at_exit "kill $WSSD_PID"
+	wait_for 20 ns_run "$GW" curl -fsS http://127.0.0.1:9180/metrics >/dev/null ||
+		fail "wssd did not start"
+}

@@ -38,16 +38,9 @@ cat >"$TEST_TMP/cp.json" <<EOF
  "$(key_hex "$(cat "$TEST_TMP/b.pub")")": {"reply": {"allowed_ips": ["198.19.0.3/32"]}}}}
 EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
-wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-	websocket.listen=198.18.0.1:8443 jit.control_plane="$CP_URL" jit.cache_ttl=1 \
+jit_conf jit.control_plane="$CP_URL" jit.cache_ttl=1 \
 	jit.lookups_per_second=$LPS websocket.max_sessions_per_ip=128
-start_wssd() {
-	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-	WSSD_PID=$SPAWN_PID
-	at_exit "kill $WSSD_PID"
-	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
-}
-start_wssd
+jit_wssd_start
 
 # client DEVICE PORT: a wssc on PORT and DEVICE's gateway peer through it.
 client() {
@@ -95,7 +88,7 @@ echo "$out" | grep -q '^answered=1' || fail "b was not let in: $out"
 kill "$WSSD_PID"
 wait "$WSSD_PID"
 ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/b.pub")" remove || fail "removing b"
-start_wssd
+jit_wssd_start
 wait_for 20 ns_run "$CL" ping -c 1 -W 1 198.19.0.1 || fail "the session did not come back"
 kill -STOP "$CP_PID" || fail "stopping the control plane"
 at_exit "kill -CONT $CP_PID"

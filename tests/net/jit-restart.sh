@@ -36,17 +36,10 @@ cat >"$TEST_TMP/cp.json" <<EOF
  "peers": {"$CL_HEX": {"reply": {"allowed_ips": ["198.19.0.2/32"]}}}}
 EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
-wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-	websocket.listen=198.18.0.1:8443 jit.control_plane="$CP_URL" \
+jit_conf jit.control_plane="$CP_URL" \
 	websocket.max_sessions_per_ip=1000
 
-start_wssd() {
-	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-	WSSD_PID=$SPAWN_PID
-	at_exit "kill $WSSD_PID"
-	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
-}
-start_wssd
+jit_wssd_start
 
 ns_spawn "$CL" /dev/null "$TEST_TMP/wssc.log" "$WSSC" --insecure --listen 127.0.0.1:51900 "$URL"
 at_exit "kill $SPAWN_PID"
@@ -70,7 +63,7 @@ installed=$(grep -c 'event=peer_installed' "$TEST_TMP/wssd.log")
 echo "killed with $installed of $N storm peers logged as installed"
 check "the store is intact after SIGKILL" test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
 
-start_wssd
+jit_wssd_start
 ns_run "$GW" wg show "$WG_GW" peers | sort >"$TEST_TMP/device"
 sqlite3 "$DB" "SELECT lower(hex(public_key)) FROM installed" | sort >"$TEST_TMP/rows.hex"
 while read -r pub; do key_hex "$pub"; echo; done <"$TEST_TMP/device" | sort >"$TEST_TMP/device.hex"

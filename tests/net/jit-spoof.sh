@@ -43,13 +43,9 @@ cat >"$TEST_TMP/cp.json" <<EOF
  "peers": {"$(key_hex "$(cat "$TEST_TMP/unknown.pub")")": {"behaviour": "404"}}}
 EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
-wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-	websocket.listen=198.18.0.1:8443 jit.control_plane="$CP_URL" \
+jit_conf jit.control_plane="$CP_URL" \
 	websocket.initiations_per_second=1000 websocket.refused_close_after=3
-ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-WSSD_PID=$SPAWN_PID
-at_exit "kill $WSSD_PID"
-wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+jit_wssd_start
 
 # snapshot: what the store, the control plane and the device hold now.
 snapshot() {
