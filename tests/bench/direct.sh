@@ -68,12 +68,10 @@ run() {
 	printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n' "$(cat "$TEST_TMP/gw.key")" \
 		>"$TEST_TMP/empty.conf"
 	ns_run "$GW" wg syncconf "$WG_GW" "$TEST_TMP/empty.conf" || fail "emptying the device"
-	wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-		websocket.listen=198.18.0.1:8443 capture.enabled=on "$@"
+	jit_conf capture.enabled=on "$@"
 	: >"$TEST_TMP/wssd.log"
-	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-	pid=$SPAWN_PID
-	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+	jit_wssd_start
+	pid=$WSSD_PID
 	out=$(ns_run "$CL" "$UDPPROBE" --sources "$TEST_TMP/sources" --rate "$RATE" --timeout 20 \
 		198.18.0.1:51820 "$GW_PUB" connect "$keys") || fail "$label: udpprobe"
 	installs=$(int "$(ns_metric "$GW" "$ADMIN" wssd_installs_total)")

@@ -51,13 +51,9 @@ for k in cl:198.19.0.2 ws:198.19.0.3 knock:198.19.0.4; do
 	"$WSSCTL" --db "$DB" peer add "$(cat "$TEST_TMP/${k%%:*}.pub")" "${k#*:}/32" >/dev/null ||
 		fail "wssctl peer add ${k%%:*}"
 done
-wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-	websocket.listen=198.18.1.1:8443 capture.enabled=on reaper.interval=1 \
+jit_conf websocket.listen=198.18.1.1:8443 capture.enabled=on reaper.interval=1 \
 	reaper.idle_after=$IDLE_AFTER reaper.grace=$GRACE
-ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-WSSD_PID=$SPAWN_PID
-at_exit "kill $WSSD_PID"
-wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+jit_wssd_start
 
 # ---- the resync: a peer added by hand is adopted by the next pass, then forgotten
 ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/hand.pub")" allowed-ips 198.19.0.50/32 ||

@@ -59,13 +59,8 @@ cat >"$TEST_TMP/cp.json" <<EOF
            "$PROBE_HEX": {"reply": {"allowed_ips": ["198.19.0.4/32"]}}}}
 EOF
 cp_start "$GW" "$TEST_TMP/cp.json"
-wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-	websocket.listen=198.18.0.1:8443 jit.control_plane="$CP_URL" capture.enabled=on \
-	capture.initiations_per_second=$RATE
-ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-WSSD_PID=$SPAWN_PID
-at_exit "kill $WSSD_PID"
-wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+jit_conf jit.control_plane="$CP_URL" capture.enabled=on capture.initiations_per_second=$RATE
+jit_wssd_start
 
 ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/bl.pub")" allowed-ips 198.19.0.5/32 ||
 	fail "baseline peer"

@@ -45,13 +45,9 @@ check "the gateway device starts with no peers" test -z "$(ns_run "$GW" wg show 
 
 # start_wssd [SECTION.KEY=VALUE ...]
 start_wssd() {
-	wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=uapi \
-		websocket.listen=198.18.0.1:8443 "$@"
+	jit_conf "$@"
 	: >"$TEST_TMP/wssd.log"
-	ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
-	WSSD_PID=$SPAWN_PID
-	at_exit "kill $WSSD_PID"
-	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
+	jit_wssd_start
 }
 
 stop_wssd() {
