@@ -5,45 +5,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-int keylist_read(const char *path, uint8_t (**keys)[WG_KEY_LEN], unsigned *n)
+int lines_foreach(const char *path, int (*fn)(void *ctx, const char *line), void *ctx)
 {
-	uint8_t (*k)[WG_KEY_LEN] = NULL;
-	unsigned cap = 0;
-	char line[128];
+	char line[256];
 	int ret = 0;
 	FILE *f = fopen(path, "re");
 
-	*n = 0;
 	if (!f)
 		return -errno;
 	while (ret == 0 && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
-		if (!line[0])
-			continue;
-		if (*n == cap) {
-			uint8_t (*grown)[WG_KEY_LEN];
-
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(k, cap * sizeof(*k));
-			if (!grown) {
-				ret = -ENOMEM;
-				break;
-			}
-			k = grown;
-		}
-		if (key_from_base64(k[*n], line) < 0)
-			ret = -EINVAL;
-		else
-			(*n)++;
+		if (line[0])
+			ret = fn(ctx, line);
 	}
 	fclose(f);
-	if (ret == 0 && !*n)
+	return ret;
+}
+
+struct keys {
+	uint8_t (*k)[WG_KEY_LEN];
+	unsigned n, cap;
+};
+
+static int add_key(void *ctx, const char *line)
+{
+	struct keys *ks = ctx;
+
+	if (ks->n == ks->cap) {
+		unsigned cap = ks->cap ? ks->cap * 2 : 64;
+		uint8_t (*grown)[WG_KEY_LEN] = realloc(ks->k, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		ks->k = grown;
+		ks->cap = cap;
+	}
+	if (key_from_base64(ks->k[ks->n], line) < 0)
+		return -EINVAL;
+	ks->n++;
+	return 0;
+}
+
+int keylist_read(const char *path, uint8_t (**keys)[WG_KEY_LEN], unsigned *n)
+{
+	struct keys ks = { 0 };
+	int ret = lines_foreach(path, add_key, &ks);
+
+	if (ret == 0 && !ks.n)
 		ret = -EINVAL;
 	if (ret < 0) {
-		free(k);
+		free(ks.k);
 		*n = 0;
 		return ret;
 	}
-	*keys = k;
+	*keys = ks.k;
+	*n = ks.n;
 	return 0;
 }

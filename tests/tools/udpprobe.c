@@ -10,7 +10,8 @@
  * Modes:
  *   connect KEYS     one client per private key in the file KEYS (one base64
  *                    key a line), each on a socket of its own bound to the
- *                    next address of --sources (round robin) or to --bind;
+ *                    next address of --sources (a file of ADDR or ADDR:PORT
+ *                    lines; round robin) or to --bind;
  *                    --rate N starts N clients a second (default: all at once)
  *   send KEY [SAVE]  one client, KEY a private key file; SAVE gets the 148
  *                    bytes of its first initiation (--timeout 0: it knocks
@@ -336,45 +337,34 @@ static int parse_bind(const char *text, struct sockaddr_storage *ss, socklen_t *
 	return addr_parse(text, ss, len);
 }
 
-/* One address a line, each an ADDR or ADDR:PORT to bind a client to. */
-static int read_sources(const char *path, struct sockaddr_storage **out, socklen_t **lens,
-			unsigned *n)
+struct sources {
+	struct sockaddr_storage *ss;
+	socklen_t *len;
+	unsigned n, cap;
+};
+
+static int add_source(void *ctx, const char *line)
 {
-	char line[128];
-	unsigned cap = 0;
-	int ret = 0;
-	FILE *f = fopen(path, "re");
+	struct sources *s = ctx;
 
-	*n = 0;
-	if (!f)
-		return -errno;
-	while (ret == 0 && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!line[0])
-			continue;
-		if (*n == cap) {
-			struct sockaddr_storage *o;
-			socklen_t *l;
+	if (s->n == s->cap) {
+		unsigned cap = s->cap ? s->cap * 2 : 256;
+		struct sockaddr_storage *ss = realloc(s->ss, cap * sizeof(*ss));
+		socklen_t *len;
 
-			cap = cap ? cap * 2 : 256;
-			o = realloc(*out, cap * sizeof(**out));
-			if (o)
-				*out = o;
-			l = realloc(*lens, cap * sizeof(**lens));
-			if (l)
-				*lens = l;
-			if (!o || !l) {
-				ret = -ENOMEM;
-				break;
-			}
-		}
-		if (parse_bind(line, &(*out)[*n], &(*lens)[*n]) < 0)
-			ret = -EINVAL;
-		else
-			(*n)++;
+		if (!ss)
+			return -ENOMEM;
+		s->ss = ss;
+		len = realloc(s->len, cap * sizeof(*len));
+		if (!len)
+			return -ENOMEM;
+		s->len = len;
+		s->cap = cap;
 	}
-	fclose(f);
-	return ret < 0 ? ret : *n ? 0 : -EINVAL;
+	if (parse_bind(line, &s->ss[s->n], &s->len[s->n]) < 0)
+		return -EINVAL;
+	s->n++;
+	return 0;
 }
 
 static int usage(void);
@@ -513,11 +503,18 @@ int main(int argc, char **argv)
 	    key_from_base64(gw_pub, argv[optind + 1]) < 0)
 		return usage();
 	mode = argv[optind + 2];
-	if (sources_path && read_sources(sources_path, &sources, &source_len, &n_sources) < 0) {
-		fprintf(stderr, "udpprobe: %s: not a list of addresses\n", sources_path);
-		free(sources);
-		free(source_len);
-		return 1;
+	if (sources_path) {
+		struct sources list = { 0 };
+
+		if (lines_foreach(sources_path, add_source, &list) < 0 || !list.n) {
+			fprintf(stderr, "udpprobe: %s: not a list of addresses\n", sources_path);
+			free(list.ss);
+			free(list.len);
+			return 1;
+		}
+		sources = list.ss;
+		source_len = list.len;
+		n_sources = list.n;
 	}
 	if (bind_text) {
 		free(sources);
