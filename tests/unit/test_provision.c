@@ -385,13 +385,27 @@ static void test_admit_replay(void **state)
 	control_close(c);
 }
 
+/* Admission for a gateway of a random key, whose responder and public key come out. */
+static struct admit *new_admit(struct provision *p, size_t max, struct noise_responder **noise,
+			       uint8_t gw_pub[WG_KEY_LEN])
+{
+	uint8_t gw[WG_KEY_LEN];
+	struct admit *g = NULL;
+
+	randombytes_buf(gw, sizeof(gw));
+	assert_int_equal(noise_responder_new(noise, gw), 0);
+	noise_responder_public_key(*noise, gw_pub);
+	assert_int_equal(admit_new(&g, *noise, p, max), 0);
+	return g;
+}
+
 /*
  * An installed peer's initiations are forwarded; the reason says whether
  * each is newer than the last accepted, which alone may move its endpoint.
  */
 static void test_admit_installed_reasons(void **state)
 {
-	uint8_t gw[WG_KEY_LEN], gw_pub[WG_KEY_LEN], priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+	uint8_t gw_pub[WG_KEY_LEN], priv[WG_KEY_LEN], pub[WG_KEY_LEN];
 	uint8_t e[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN], key[WG_KEY_LEN];
 	uint8_t older[WG_INITIATION_LEN], newer[WG_INITIATION_LEN];
 	struct noise_responder *noise = NULL;
@@ -401,10 +415,7 @@ static void test_admit_installed_reasons(void **state)
 	const char *reason = NULL;
 
 	(void)state;
-	randombytes_buf(gw, sizeof(gw));
-	assert_int_equal(noise_responder_new(&noise, gw), 0);
-	noise_responder_public_key(noise, gw_pub);
-	assert_int_equal(admit_new(&g, noise, p, 0), 0);
+	g = new_admit(p, 0, &noise, gw_pub);
 	randombytes_buf(priv, sizeof(priv));
 	crypto_scalarmult_base(pub, priv);
 	randombytes_buf(e, sizeof(e));
@@ -467,7 +478,7 @@ static enum admit_verdict admit_fresh(struct admit *g, struct provision *p,
 static void test_admit_forgets_idle_keys(void **state)
 {
 	enum { MAX = 8, FLOOD = 40 };
-	uint8_t gw[WG_KEY_LEN], gw_pub[WG_KEY_LEN], installed_priv[WG_KEY_LEN];
+	uint8_t gw_pub[WG_KEY_LEN], installed_priv[WG_KEY_LEN];
 	uint8_t installed_pub[WG_KEY_LEN], installed_msg[WG_INITIATION_LEN];
 	uint8_t priv[FLOOD][WG_KEY_LEN], msg[FLOOD][WG_INITIATION_LEN], key[WG_KEY_LEN];
 	struct noise_responder *noise = NULL;
@@ -478,10 +489,7 @@ static void test_admit_forgets_idle_keys(void **state)
 	const char *reason = NULL;
 
 	(void)state;
-	randombytes_buf(gw, sizeof(gw));
-	assert_int_equal(noise_responder_new(&noise, gw), 0);
-	noise_responder_public_key(noise, gw_pub);
-	assert_int_equal(admit_new(&g, noise, p, MAX), 0);
+	g = new_admit(p, MAX, &noise, gw_pub);
 
 	randombytes_buf(installed_priv, sizeof(installed_priv));
 	crypto_scalarmult_base(installed_pub, installed_priv);
