@@ -72,11 +72,21 @@ struct jit_engine {
 	size_t n_adopt;
 	unsigned installed_count;
 
+	struct trigger *triggers, **triggers_tail;	/* engine-trigger.c, in due order */
+
 	pthread_mutex_t carriers_lock;
 	struct keymap carriers;		/* key -> unsigned: open sessions carrying it */
 	bool carriers_ready;
 
 	struct engine_metrics m;
+};
+
+/* A keepalive to set on a peer when due (engine-trigger.c). */
+struct trigger {
+	uint8_t key[WG_KEY_LEN];
+	uint16_t keepalive;
+	int64_t due;			/* monotonic microseconds */
+	struct trigger *next;
 };
 
 /* A peer's endpoint, as compact as the families it can be. */
@@ -121,6 +131,16 @@ int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN]);
 int engine_move(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], struct installed_peer *ip,
 		const struct sockaddr *to);
 char *engine_installed_text(struct jit_engine *e, bool json, int *status);
+
+/*
+ * engine-trigger.c: role inversion's keepalive, set a moment after the peer
+ * went in without one. wait_ms: poll()'s timeout until the next is due.
+ */
+void engine_trigger(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], uint16_t keepalive);
+int engine_trigger_wait_ms(const struct jit_engine *e, int64_t now);
+void engine_triggers_run(struct jit_engine *e, int64_t now);
+void engine_triggers_free(struct jit_engine *e);
+
 bool engine_endpoint_equal(const union engine_endpoint *a, const struct sockaddr *b);
 void engine_endpoint_set(union engine_endpoint *out, const struct sockaddr *sa);
 

@@ -276,6 +276,8 @@ static void result(void *ctx, const struct provision_result *r)
 			if (created)
 				metric_set(e->m.peers_installed, ++e->installed_count);
 		}
+		if (r->keepalive)
+			engine_trigger(e, r->key, r->keepalive);
 		metric_inc(e->m.installs);
 		metric_observe(e->m.provision_seconds, (double)r->latency_us / 1e6);
 		log_info("event=peer_installed key=%s latency_ms=%.1f joined=%u %s", b64,

@@ -267,16 +267,19 @@ struct move_call {
 };
 
 /*
- * The row first, as installs do; then one device request with the peer
- * twice: the endpoint with keepalive 0, then the keepalive, whose going
- * from 0 to N is what makes the device initiate (PROTOCOL.md §5). A peer
- * the device no longer has is not created again (the next pass drops it).
+ * The row first, as installs do; then the endpoint with keepalive 0, the
+ * keepalive following as after an install (engine-trigger.c): its going
+ * from 0 to N makes the device initiate to the new endpoint (PROTOCOL.md
+ * §5). A peer the device no longer has is not created again (the next pass
+ * drops its row).
  */
 static void move_exclusive(void *ctx)
 {
 	struct move_call *c = ctx;
-	struct wgdev_set_peer peers[2] = { 0 };
-	struct wgdev_set set = { .peers = peers, .n_peers = c->keepalive ? 2 : 1 };
+	struct wgdev_set_peer peer = {
+		.flags = WGDEV_PEER_UPDATE_ONLY | WGDEV_PEER_HAS_ENDPOINT | WGDEV_PEER_HAS_KEEPALIVE,
+	};
+	struct wgdev_set set = { .peers = &peer, .n_peers = 1 };
 	struct store_installed row = { .via = STORE_VIA_UDP };
 
 	memcpy(row.public_key, c->key, WG_KEY_LEN);
@@ -285,14 +288,9 @@ static void move_exclusive(void *ctx)
 	c->ret = store_installed_put(c->e->o.store, &row);
 	if (c->ret < 0)
 		return;
-	for (int i = 0; i < 2; i++) {
-		memcpy(peers[i].public_key, c->key, WG_KEY_LEN);
-		peers[i].flags = WGDEV_PEER_UPDATE_ONLY | WGDEV_PEER_HAS_KEEPALIVE;
-	}
-	peers[0].flags |= WGDEV_PEER_HAS_ENDPOINT;
-	memcpy(&peers[0].endpoint, c->to, c->to->sa_family == AF_INET ?
+	memcpy(peer.public_key, c->key, WG_KEY_LEN);
+	memcpy(&peer.endpoint, c->to, c->to->sa_family == AF_INET ?
 	       sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	peers[1].persistent_keepalive = c->keepalive;
 	c->ret = wgdev_apply(c->e->o.dev, &set);
 	if (c->ret == 0)
 		store_event_add(c->e->o.store, c->key, "moved", row.endpoint);
@@ -321,6 +319,8 @@ int engine_move(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], struct inst
 			  strerror(-c.ret));
 		return c.ret;
 	}
+	if (keepalive)
+		engine_trigger(e, key, keepalive);
 	engine_endpoint_set(&ip->endpoint, to);
 	ip->keepalive = keepalive;
 	ip->via = STORE_VIA_UDP;

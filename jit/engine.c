@@ -217,12 +217,13 @@ static void *engine_thread(void *arg)
 	};
 
 	while (!e->stopping) {
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 3, engine_trigger_wait_ms(e, clock_usec())) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("event=jit_poll_failed");
 			break;
 		}
+		engine_triggers_run(e, clock_usec());
 		if (pfd[0].revents & POLLIN) {
 			drain_fd(e->wake_fd);
 			if (e->stopping)
@@ -281,6 +282,7 @@ void jit_engine_free(struct jit_engine *e)
 		port_free(e->ports);
 		e->ports = next;
 	}
+	engine_triggers_free(e);
 	engine_state_free(e);
 	admit_free(e->admit);
 	noise_responder_free(e->noise);
@@ -306,6 +308,7 @@ int jit_engine_new(struct jit_engine **out, const struct jit_engine_options *o, 
 		return -ENOMEM;
 	e->o = *o;
 	e->o.private_key = NULL;
+	e->triggers_tail = &e->triggers;
 	if (!e->o.port_queue)
 		e->o.port_queue = PORT_QUEUE_DEFAULT;
 	e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -31,9 +31,11 @@ struct provision_options {
 	unsigned workers;
 	unsigned queue_max;	/* jobs waiting for a worker */
 	/*
-	 * Peers installed via UDP get their own config's keepalive, else this
-	 * one, which makes the device initiate to them at once (role
-	 * inversion). role_inversion false: only a keepalive of their own.
+	 * Peers installed via UDP are to get their own config's keepalive,
+	 * else this one, which makes the device initiate to them (role
+	 * inversion); role_inversion false: only a keepalive of their own. The
+	 * peer is installed without it, the result says it, and the caller
+	 * sets it (see install()).
 	 */
 	uint16_t keepalive;
 	bool role_inversion;
@@ -46,7 +48,7 @@ struct provision_result {
 	enum provision_outcome outcome;
 	enum store_via via;
 	struct sockaddr_storage endpoint;	/* installed with (family 0: none) */
-	uint16_t keepalive;			/* likewise */
+	uint16_t keepalive;			/* the caller sets it (installed with none) */
 	unsigned joined;	/* further requests that shared this job */
 	enum lookup_source source;
 	bool control_called;	/* for the control-plane metrics */

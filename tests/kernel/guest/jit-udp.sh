@@ -7,7 +7,7 @@
 # endpoint and jit.keepalive, and the kernel initiates back at once (role
 # inversion), so the first ping succeeds without the client's 5-s retry.
 # Then the client moves to another port with a new handshake and the peer
-# follows (keepalive 0 then N, update_only, in one netlink request).
+# follows (update_only: the endpoint with keepalive 0, then the keepalive).
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
 . "$top_srcdir/tests/lib/kernel-guest.sh"
