@@ -128,7 +128,7 @@ enum admit_verdict admit_unwrapped(struct admit *a, const uint8_t key[WG_KEY_LEN
 				   const char **reason)
 {
 	struct peer_entry *e;
-	bool replay;
+	bool replay, known;
 	int ret;
 
 	a->clock++;
@@ -138,8 +138,8 @@ enum admit_verdict admit_unwrapped(struct admit *a, const uint8_t key[WG_KEY_LEN
 		return ADMIT_DROP;
 	}
 	e->last_active = a->clock;
-	replay = e->has_timestamp &&
-		 noise_timestamp_cmp(timestamp, e->newest_timestamp) <= 0;
+	known = e->has_timestamp;
+	replay = known && noise_timestamp_cmp(timestamp, e->newest_timestamp) <= 0;
 	if (replay) {
 		a->stats.replays++;
 	} else {
@@ -150,7 +150,7 @@ enum admit_verdict admit_unwrapped(struct admit *a, const uint8_t key[WG_KEY_LEN
 	case PEER_INSTALLED:
 		/* The device judges replays of installed peers itself. */
 		a->stats.forwarded++;
-		*reason = "installed";
+		*reason = replay ? "replay" : known ? "installed" : "first_seen";
 		return ADMIT_FORWARD;
 	case PEER_PENDING:
 		a->stats.held++;

@@ -42,9 +42,12 @@ void admit_free(struct admit *a);
 
 /*
  * On FORWARD and HOLD, and on DROP after a successful unwrap, key holds
- * the initiator's public key; reason names the verdict's cause:
- * "installed"; "job" (one started) or "pending" (one running); on DROP
- * "mac1" (or another noise_result_name), "replay", "busy", "no_memory".
+ * the initiator's public key; reason names the verdict's cause. FORWARD
+ * (installed): "installed" when the initiation is newer than one accepted
+ * before, "replay" when it is not, "first_seen" when none was (a peer
+ * found on the device); only the first may move the peer's endpoint. HOLD:
+ * "job" (one started) or "pending" (one running). DROP: "mac1" (or another
+ * noise_result_name), "replay", "busy", "no_memory".
  */
 enum admit_verdict admit_initiation(struct admit *a, const uint8_t *msg, size_t len,
 				  const struct sockaddr *from, enum store_via via,

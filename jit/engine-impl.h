@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "jit/admit.h"
 #include "jit/engine.h"
@@ -39,6 +40,8 @@ struct pending {
 	struct waiter *waiters;
 };
 
+enum { MOVE_DONE, MOVE_TOO_SOON, MOVE_FAILED, MOVE_RESULTS };
+
 struct engine_metrics {
 	struct metric *unwrap_failures[NOISE_RESULT_COUNT];
 	struct metric *mem_installed, *mem_pending, *mem_replay;
@@ -47,7 +50,7 @@ struct engine_metrics {
 	struct metric *cp_requests[4];		/* by enum control_status */
 	struct metric_histogram *cp_seconds, *provision_seconds;
 	struct metric *installs, *install_failures, *peers_installed;
-	struct metric *evictions_operator, *forgotten;
+	struct metric *moves[MOVE_RESULTS];
 };
 
 struct jit_engine {
@@ -61,13 +64,15 @@ struct jit_engine {
 	volatile bool stopping;
 	int wake_fd;			/* a port has requests */
 	int timer_fd;
-	int64_t next_prune, next_sync;
+	int64_t next_prune, next_reap;
 
 	struct keymap pending;		/* key -> struct pending */
 	struct keymap installed;	/* key -> struct installed_peer: what wssd installed */
 	uint8_t *adopt;			/* keys on the device at start, for admit */
 	size_t n_adopt;
 	unsigned installed_count;
+
+	struct trigger *triggers, **triggers_tail;	/* engine-trigger.c, in due order */
 
 	pthread_mutex_t carriers_lock;
 	struct keymap carriers;		/* key -> unsigned: open sessions carrying it */
@@ -76,9 +81,27 @@ struct jit_engine {
 	struct engine_metrics m;
 };
 
+/* A keepalive to set on a peer when due (engine-trigger.c). */
+struct trigger {
+	uint8_t key[WG_KEY_LEN];
+	uint16_t keepalive;
+	int64_t due;			/* monotonic microseconds */
+	struct trigger *next;
+};
+
+/* A peer's endpoint, as compact as the families it can be. */
+union engine_endpoint {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
 /* What the engine remembers of a peer it installed (or found installed). */
 struct installed_peer {
 	int64_t installed_at;		/* unix seconds */
+	int64_t moved_at;		/* monotonic microseconds: installed or last moved (0: before start) */
+	union engine_endpoint endpoint;	/* as installed (family 0: none known) */
+	uint16_t keepalive;		/* likewise */
 	uint8_t via;			/* enum store_via */
 };
 
@@ -100,10 +123,25 @@ void engine_expire_pending(struct jit_engine *e, int64_t now);
  * engine-sync.c: the device against the store. After start, everything that
  * reads or changes both runs while no install is under way (provision_exclusive).
  */
-int engine_sync(struct jit_engine *e, bool at_start);
-void engine_resync(struct jit_engine *e);
+int engine_reconcile(struct jit_engine *e);
+void engine_reap(struct jit_engine *e);
 int engine_adopt(struct jit_engine *e);
-int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const char *reason);
+int engine_evict(struct jit_engine *e, const uint8_t key[WG_KEY_LEN]);
+/* Points an installed peer at a new endpoint and makes the device initiate there. */
+int engine_move(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], struct installed_peer *ip,
+		const struct sockaddr *to);
 char *engine_installed_text(struct jit_engine *e, bool json, int *status);
+
+/*
+ * engine-trigger.c: role inversion's keepalive, set a moment after the peer
+ * went in without one. wait_ms: poll()'s timeout until the next is due.
+ */
+void engine_trigger(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], uint16_t keepalive);
+int engine_trigger_wait_ms(const struct jit_engine *e, int64_t now);
+void engine_triggers_run(struct jit_engine *e, int64_t now);
+void engine_triggers_free(struct jit_engine *e);
+
+bool engine_endpoint_equal(const union engine_endpoint *a, const struct sockaddr *b);
+void engine_endpoint_set(union engine_endpoint *out, const struct sockaddr *sa);
 
 #endif

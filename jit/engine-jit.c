@@ -94,9 +94,14 @@ void engine_metrics_register(struct jit_engine *e)
 					     "Peers the device refused");
 	m->peers_installed = metric_gauge("wssd_peers_installed", NULL,
 					  "Peers on the device that wssd installed");
-	m->evictions_operator = metric_counter("wssd_evictions_total", "reason=\"operator\"",
-					       "Peers removed, by reason");
-	m->forgotten = metric_counter("wssd_evictions_total", "reason=\"gone\"", NULL);
+	for (int r = 0; r < MOVE_RESULTS; r++) {
+		static const char *const names[] = { "moved", "too_soon", "failed" };
+
+		snprintf(labels, sizeof(labels), "result=\"%s\"", names[r]);
+		m->moves[r] = metric_counter("wssd_peer_moves_total", labels,
+			"Captured initiations from a new endpoint for an installed peer, by what "
+			"came of them");
+	}
 }
 
 static void park(struct jit_engine *e, struct jit_port *port, const struct jit_request *r,
@@ -140,6 +145,28 @@ static void release_waiters(struct jit_engine *e, const uint8_t key[WG_KEY_LEN],
 	}
 }
 
+/*
+ * A captured initiation, newer than the last one accepted for its key (a
+ * replay never moves a peer), for a peer wssd installed (one configured by
+ * hand is not wssd's to change): from another endpoint, the client moved.
+ * The device would initiate to the new one at most once per REKEY_TIMEOUT
+ * anyway, so moves of one key are that far apart.
+ */
+#define MOVE_INTERVAL_US (5 * 1000000)
+
+static void moved(struct jit_engine *e, const uint8_t key[WG_KEY_LEN], const struct sockaddr *ep)
+{
+	struct installed_peer *ip = keymap_get(&e->installed, key);
+
+	if (!ip || engine_endpoint_equal(&ip->endpoint, ep))
+		return;
+	if (ip->moved_at && clock_usec() - ip->moved_at < MOVE_INTERVAL_US) {
+		metric_inc(e->m.moves[MOVE_TOO_SOON]);
+		return;
+	}
+	engine_move(e, key, ip, ep);
+}
+
 static void initiation(struct jit_engine *e, struct jit_port *port, const struct jit_request *r)
 {
 	uint8_t key[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN];
@@ -156,7 +183,9 @@ static void initiation(struct jit_engine *e, struct jit_port *port, const struct
 	}
 	switch (admit_unwrapped(e->admit, key, ts, ep, r->via, &reason)) {
 	case ADMIT_FORWARD:
-		metric_inc(e->m.mem_installed);
+		metric_inc(!strcmp(reason, "replay") ? e->m.mem_replay : e->m.mem_installed);
+		if (r->via == STORE_VIA_UDP && ep && !strcmp(reason, "installed"))
+			moved(e, key, ep);
 		answer_request(port, r, true, key, reason);
 		return;
 	case ADMIT_HOLD:
@@ -183,7 +212,7 @@ void engine_request(struct jit_engine *e, struct jit_port *p, const struct jit_r
 		initiation(e, p, r);
 		return;
 	case JIT_EVICT:
-		a.status = engine_evict(e, r->key, "operator");
+		a.status = engine_evict(e, r->key);
 		a.reason = a.status == 0 ? "evicted" : a.status == -EPERM ? "not_installed_by_wssd"
 						     : "failed";
 		break;
@@ -240,10 +269,15 @@ static void result(void *ctx, const struct provision_result *r)
 		ip = keymap_upsert(&e->installed, r->key, &created);
 		if (ip) {
 			ip->installed_at = time(NULL);
+			ip->moved_at = clock_usec();
+			engine_endpoint_set(&ip->endpoint, (const struct sockaddr *)&r->endpoint);
+			ip->keepalive = r->keepalive;
 			ip->via = (uint8_t)r->via;
 			if (created)
 				metric_set(e->m.peers_installed, ++e->installed_count);
 		}
+		if (r->keepalive)
+			engine_trigger(e, r->key, r->keepalive);
 		metric_inc(e->m.installs);
 		metric_observe(e->m.provision_seconds, (double)r->latency_us / 1e6);
 		log_info("event=peer_installed key=%s latency_ms=%.1f joined=%u %s", b64,

@@ -37,14 +37,14 @@ static void drain_fd(int fd)
 		log_warn("event=jit_eventfd_read_failed");
 }
 
-int jit_port_new(struct jit_engine *e, struct jit_port **out)
+int jit_port_new(struct jit_engine *e, unsigned queue, struct jit_port **out)
 {
 	struct jit_port *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
 	p->e = e;
-	p->cap = e->o.port_queue;
+	p->cap = queue ? queue : e->o.port_queue;
 	p->req = calloc(p->cap, sizeof(*p->req));
 	p->ans = calloc(p->cap, sizeof(*p->ans));
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -200,9 +200,10 @@ static void tick(struct jit_engine *e)
 		if (store_prune(e->o.store, time(NULL), e->o.keep_stale) < 0)
 			log_warnx("event=store_prune_failed");
 	}
-	if (now >= e->next_sync) {
-		e->next_sync = now + (int64_t)e->o.sync_interval * 1000000;
-		engine_resync(e);
+	if (now >= e->next_reap) {
+		engine_reap(e);
+		/* from the pass's end: a long one does not make the next one due at once */
+		e->next_reap = clock_usec() + (int64_t)e->o.reaper.interval * 1000000;
 	}
 }
 
@@ -216,12 +217,13 @@ static void *engine_thread(void *arg)
 	};
 
 	while (!e->stopping) {
-		if (poll(pfd, 3, -1) < 0) {
+		if (poll(pfd, 3, engine_trigger_wait_ms(e, clock_usec())) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("event=jit_poll_failed");
 			break;
 		}
+		engine_triggers_run(e, clock_usec());
 		if (pfd[0].revents & POLLIN) {
 			drain_fd(e->wake_fd);
 			if (e->stopping)
@@ -256,7 +258,7 @@ int jit_engine_start(struct jit_engine *e)
 	if (ret < 0)
 		return ret;
 	e->next_prune = clock_usec() + (int64_t)e->o.prune_interval * 1000000;
-	e->next_sync = clock_usec() + (int64_t)e->o.sync_interval * 1000000;
+	e->next_reap = clock_usec() + (int64_t)e->o.reaper.interval * 1000000;
 	ret = -pthread_create(&e->thread, NULL, engine_thread, e);
 	if (ret)
 		return ret;
@@ -280,6 +282,7 @@ void jit_engine_free(struct jit_engine *e)
 		port_free(e->ports);
 		e->ports = next;
 	}
+	engine_triggers_free(e);
 	engine_state_free(e);
 	admit_free(e->admit);
 	noise_responder_free(e->noise);
@@ -305,6 +308,7 @@ int jit_engine_new(struct jit_engine **out, const struct jit_engine_options *o, 
 		return -ENOMEM;
 	e->o = *o;
 	e->o.private_key = NULL;
+	e->triggers_tail = &e->triggers;
 	if (!e->o.port_queue)
 		e->o.port_queue = PORT_QUEUE_DEFAULT;
 	e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -329,7 +333,7 @@ int jit_engine_new(struct jit_engine **out, const struct jit_engine_options *o, 
 	if (ret < 0)
 		goto nomem;
 	engine_metrics_register(e);
-	ret = engine_sync(e, true);
+	ret = engine_reconcile(e);
 	if (ret < 0) {
 		snprintf(err, errlen, "reading the device to reconcile it with the store: %s",
 			 strerror(-ret));

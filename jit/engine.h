@@ -18,8 +18,10 @@
  * applies admission (the replay rule, single flight), starts provisioning
  * jobs, and answers each request on the port it came from, announced on
  * the port's eventfd. It also reconciles the device with the store at
- * start, and on timers prunes the store, resyncs with the device and
- * gives up on jobs that never report back.
+ * start, and on timers prunes the store, runs the reaper (which resyncs
+ * with the device) and gives up on jobs that never report back. A captured
+ * initiation (via UDP) that is newer than the last one accepted and comes
+ * from another endpoint points its installed peer there.
  *
  * A port takes at most queue requests that have not been answered and
  * drained yet: that bounds the memory a flood can use, and the unwrap work
@@ -35,7 +37,14 @@ struct jit_engine_options {
 	struct provision_options provision;	/* its own device handle in .dev */
 	unsigned port_queue;		/* per port; 0: a default */
 	size_t max_remembered;		/* admit_new's bound; 0: its default */
-	unsigned sync_interval;		/* seconds between device resyncs */
+	/*
+	 * A reaper pass every interval seconds (reaper_pass's idle_after and
+	 * grace); its dump also resyncs the peers configured by hand.
+	 */
+	struct {
+		unsigned interval;
+		int64_t idle_after, grace;
+	} reaper;
 	unsigned prune_interval;	/* seconds between store_prune runs */
 	unsigned keep_stale;		/* store_prune's stale-if-error window */
 	unsigned pending_timeout;	/* seconds a job may take before its key is freed */
@@ -79,8 +88,8 @@ struct jit_answer {
 	char *text;		/* JIT_INSTALLED; jit_port_drain frees it once fn returns */
 };
 
-/* Before jit_engine_start. */
-int jit_port_new(struct jit_engine *e, struct jit_port **out);
+/* Before jit_engine_start. queue: requests outstanding at most; 0: the engine's port_queue. */
+int jit_port_new(struct jit_engine *e, unsigned queue, struct jit_port **out);
 int jit_port_eventfd(const struct jit_port *p);
 
 /* Producer side, from its one thread. -EBUSY when the port is full. */

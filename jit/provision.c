@@ -185,13 +185,17 @@ static void install(struct provision *p, const struct job *job, const struct jit
 {
 	/*
 	 * A keepalive set on a new peer with an endpoint makes the device
-	 * initiate at once. Over UDP that is the point (role inversion); over
-	 * a WebSocket the client's own initiation is on its way, and two
-	 * crossing handshakes cost the client its 5-second retry. The
-	 * WebSocket keeps that path open without one.
+	 * initiate at once. Over UDP that is the point (role inversion), but
+	 * the client's own initiation may still reach the device after this
+	 * install, and two crossing handshakes cost the client its 5-second
+	 * retry: the peer goes in without one, and the engine sets it a moment
+	 * later (engine-trigger.c), the result saying which. A WebSocket
+	 * client's initiation is forwarded once its peer is in, and the
+	 * WebSocket keeps that path open: none at all.
 	 */
 	int keepalive = job->via == STORE_VIA_WS ? 0 :
-			peer->has_keepalive ? peer->persistent_keepalive : p->o.keepalive;
+			peer->has_keepalive && peer->persistent_keepalive ? peer->persistent_keepalive :
+			p->o.role_inversion ? p->o.keepalive : 0;
 	const struct sockaddr *endpoint =
 		job->endpoint.ss_family ? (const struct sockaddr *)&job->endpoint : NULL;
 	struct device_write w = { 0 };
@@ -205,7 +209,7 @@ static void install(struct provision *p, const struct job *job, const struct jit
 	w.row.via = job->via;
 	w.row.installed_at = w.row.last_seen = (int64_t)time(NULL);
 	w.detail = r->detail;
-	ret = wgdev_peer_change(&w.change, peer, endpoint, keepalive);
+	ret = wgdev_peer_change(&w.change, peer, endpoint, 0);
 	if (ret == 0)
 		ret = device_write(p, &w);
 	sodium_memzero(&w.change, sizeof(w.change));
@@ -215,6 +219,8 @@ static void install(struct provision *p, const struct job *job, const struct jit
 		return;
 	}
 	r->outcome = PROVISION_INSTALLED;
+	r->endpoint = job->endpoint;
+	r->keepalive = (uint16_t)keepalive;
 }
 
 static void run_job(struct provision *p, const struct job *job, struct provision_result *r)

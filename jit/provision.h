@@ -1,6 +1,7 @@
 #ifndef JIT_PROVISION_H
 #define JIT_PROVISION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -29,7 +30,15 @@ enum provision_outcome {
 struct provision_options {
 	unsigned workers;
 	unsigned queue_max;	/* jobs waiting for a worker */
-	uint16_t keepalive;	/* set on peers installed via UDP unless the config has its own */
+	/*
+	 * Peers installed via UDP are to get their own config's keepalive,
+	 * else this one, which makes the device initiate to them (role
+	 * inversion); role_inversion false: only a keepalive of their own. The
+	 * peer is installed without it, the result says it, and the caller
+	 * sets it (see install()).
+	 */
+	uint16_t keepalive;
+	bool role_inversion;
 	struct lookup_options lookup;	/* lookup.store also keeps installs and events */
 	struct wgdev *dev;
 };
@@ -38,6 +47,8 @@ struct provision_result {
 	uint8_t key[WG_KEY_LEN];
 	enum provision_outcome outcome;
 	enum store_via via;
+	struct sockaddr_storage endpoint;	/* installed with (family 0: none) */
+	uint16_t keepalive;			/* the caller sets it (installed with none) */
 	unsigned joined;	/* further requests that shared this job */
 	enum lookup_source source;
 	bool control_called;	/* for the control-plane metrics */

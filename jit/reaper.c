@@ -86,40 +86,65 @@ static int add_row(void *ctx, const struct store_installed *inst)
 	return 0;
 }
 
-/* The peer is gone from the device: forget its row, say so everywhere. */
-static int record(struct store *store, const struct row *row, enum reaper_reason reason,
+#define RECORD_CHUNK 64	/* rows per store transaction */
+
+/*
+ * The peers of rows[idx[0..n)] are gone from the device: their rows and
+ * events, a transaction per RECORD_CHUNK, then a log line, a count and the
+ * caller's callback each. A store error keeps those rows (the next pass
+ * finds them gone and tries again) and is returned.
+ */
+static int record(struct store *store, const struct row *rows, const size_t *idx, size_t n,
 		  const struct reaper_params *p)
 {
-	char b64[WG_KEY_B64_LEN], detail[128];
-	int ret;
+	uint8_t keys[RECORD_CHUNK][WG_KEY_LEN];
+	char detail[RECORD_CHUNK][128];
+	const char *events[RECORD_CHUNK], *details[RECORD_CHUNK];
+	int ret = 0;
 
-	key_to_base64(b64, row->key);
-	if (reason == REAPER_GONE)
-		snprintf(detail, sizeof(detail), "no longer on the device");
-	else if (reason == REAPER_OPERATOR)
-		snprintf(detail, sizeof(detail), "reason=%s installed_at=%lld", reason_names[reason],
-			 (long long)row->installed_at);
-	else
-		snprintf(detail, sizeof(detail), "reason=%s installed_at=%lld last_handshake=%lld",
-			 reason_names[reason], (long long)row->installed_at,
-			 (long long)row->last_handshake);
-	ret = store_installed_remove(store, row->key);
-	if (ret < 0 && ret != -ENOENT)
-		log_warnx("event=installed_row_kept key=%s reason=%s err=\"%s\"", b64,
-			  reason_names[reason], strerror(-ret));
-	else
-		ret = 0;
-	if (reason == REAPER_GONE) {
-		store_event_add(store, row->key, "gone", detail);
-		log_info("event=peer_gone key=%s reason=not_on_device installed_at=%lld", b64,
-			 (long long)row->installed_at);
-	} else {
-		store_event_add(store, row->key, "evicted", detail);
-		log_info("event=peer_evicted key=%s %s", b64, detail);
+	for (size_t at = 0; at < n; at += RECORD_CHUNK) {
+		size_t k = n - at < RECORD_CHUNK ? n - at : RECORD_CHUNK;
+		int r;
+
+		for (size_t i = 0; i < k; i++) {
+			const struct row *row = &rows[idx[at + i]];
+			const char *name = reason_names[row->reason];
+
+			memcpy(keys[i], row->key, WG_KEY_LEN);
+			if (row->reason == REAPER_GONE)
+				snprintf(detail[i], sizeof(detail[i]), "no longer on the device");
+			else if (row->reason == REAPER_OPERATOR)
+				snprintf(detail[i], sizeof(detail[i]), "reason=%s installed_at=%lld",
+					 name, (long long)row->installed_at);
+			else
+				snprintf(detail[i], sizeof(detail[i]),
+					 "reason=%s installed_at=%lld last_handshake=%lld", name,
+					 (long long)row->installed_at, (long long)row->last_handshake);
+			events[i] = row->reason == REAPER_GONE ? "gone" : "evicted";
+			details[i] = detail[i];
+		}
+		r = store_installed_remove_many(store, (const uint8_t (*)[WG_KEY_LEN])keys, events,
+						details, k);
+		if (r < 0) {
+			log_warnx("event=installed_rows_kept peers=%zu err=\"%s\"", k, strerror(-r));
+			if (!ret)
+				ret = r;
+		}
+		for (size_t i = 0; i < k; i++) {
+			const struct row *row = &rows[idx[at + i]];
+			char b64[WG_KEY_B64_LEN];
+
+			key_to_base64(b64, row->key);
+			if (row->reason == REAPER_GONE)
+				log_info("event=peer_gone key=%s reason=not_on_device installed_at=%lld",
+					 b64, (long long)row->installed_at);
+			else
+				log_info("event=peer_evicted key=%s %s", b64, detail[i]);
+			metric_inc(m_evictions[row->reason]);
+			if (p && p->removed)
+				p->removed(p->ctx, row->key, row->reason);
+		}
 	}
-	metric_inc(m_evictions[reason]);
-	if (p && p->removed)
-		p->removed(p->ctx, row->key, reason);
 	return ret;
 }
 
@@ -146,17 +171,19 @@ static bool on_device(const struct wgdev_peer_info *peers, size_t n, const uint8
 /*
  * Removes rows[victims[0..n)] in one request and returns its error. When
  * it fails, the device is read again: those really gone are recorded, the
- * others keep their rows. A store error goes to *store_err.
+ * others keep their rows. done has room for n indexes. A store error goes
+ * to *store_err.
  */
 static int remove_batch(struct wgdev *dev, struct store *store, const struct reaper_params *p,
 			const struct pass *ps, const size_t *victims, size_t n,
-			struct wgdev_set_peer *set, struct reaper_result *res, int *store_err)
+			struct wgdev_set_peer *set, size_t *done, struct reaper_result *res,
+			int *store_err)
 {
 	struct wgdev_set req = { .peers = set, .n_peers = n };
 	struct wgdev_peer_info *peers = NULL;
-	size_t n_peers = 0;
+	size_t n_peers = 0, n_done = 0;
 	int64_t t;
-	int ret;
+	int ret, r;
 
 	for (size_t i = 0; i < n; i++) {
 		memset(&set[i], 0, sizeof(set[i]));
@@ -174,16 +201,16 @@ static int remove_batch(struct wgdev *dev, struct store *store, const struct rea
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct row *row = &ps->rows[victims[i]];
-		int r;
 
 		if (ret < 0 && on_device(peers, n_peers, row->key))
 			continue;
-		r = record(store, row, row->reason, p);
-		if (r < 0 && !*store_err)
-			*store_err = r;
+		done[n_done++] = victims[i];
 		res->removed[row->reason]++;
 	}
 	wgdev_peers_free(peers, n_peers);
+	r = record(store, ps->rows, done, n_done, p);
+	if (r < 0 && !*store_err)
+		*store_err = r;
 	return ret;
 }
 
@@ -195,7 +222,7 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 	struct wgdev_peer_info *peers = NULL;
 	struct wgdev_set_peer *set = NULL;
 	size_t n_peers = 0, batch = p->batch ? p->batch : REAPER_BATCH_DEFAULT;
-	size_t *victims = NULL, n_victims = 0;
+	size_t *victims = NULL, n_victims = 0, *gone = NULL, n_gone = 0;
 	int64_t start = clock_usec(), t;
 	int ret, err = 0;
 
@@ -214,9 +241,12 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 	if (ret < 0)
 		goto out;
 	res.device_peers = n_peers;
+	if (p->dumped)
+		p->dumped(p->ctx, peers, n_peers);
 	victims = malloc((ps.n ? ps.n : 1) * sizeof(*victims));
+	gone = malloc((ps.n ? ps.n : 1) * sizeof(*gone));
 	set = malloc((batch < ps.n ? batch : ps.n ? ps.n : 1) * sizeof(*set));
-	if (!victims || !set) {
+	if (!victims || !gone || !set) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -241,16 +271,17 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 	for (size_t i = 0; i < ps.n; i++) {
 		if (ps.rows[i].on_device)
 			continue;
-		ret = record(store, &ps.rows[i], REAPER_GONE, p);
-		if (ret < 0 && !err)
-			err = ret;
-		res.removed[REAPER_GONE]++;
+		ps.rows[i].reason = REAPER_GONE;
+		gone[n_gone++] = i;
 	}
+	res.removed[REAPER_GONE] = n_gone;
+	err = record(store, ps.rows, gone, n_gone, p);
 	for (size_t at = 0; at < n_victims; at += batch) {
 		size_t n = n_victims - at < batch ? n_victims - at : batch;
 
 		/* a device error ends the pass: the rest waits for the next one */
-		ret = remove_batch(dev, store, p, &ps, victims + at, n, set, &res, &err);
+		/* gone's rows are recorded by now: its room serves each batch */
+		ret = remove_batch(dev, store, p, &ps, victims + at, n, set, gone, &res, &err);
 		if (ret < 0)
 			goto out;
 	}
@@ -263,6 +294,7 @@ out:
 	keymap_free(&ps.index);
 	free(ps.rows);
 	free(victims);
+	free(gone);
 	free(set);
 	return ret;
 }
@@ -287,7 +319,7 @@ static int find_row(void *ctx, const struct store_installed *inst)
 }
 
 int reaper_evict(struct wgdev *dev, struct store *store, const uint8_t key[WG_KEY_LEN],
-		 enum reaper_reason reason)
+		 enum reaper_reason reason, const struct reaper_params *p)
 {
 	struct find f = { .key = key };
 	struct wgdev_set_peer peer = { .flags = WGDEV_PEER_REMOVE };
@@ -306,5 +338,6 @@ int reaper_evict(struct wgdev *dev, struct store *store, const uint8_t key[WG_KE
 	ret = wgdev_apply(dev, &req);
 	if (ret < 0)
 		return ret;
-	return record(store, &f.row, reason, NULL);
+	f.row.reason = reason;
+	return record(store, &f.row, &(size_t){ 0 }, 1, p);
 }

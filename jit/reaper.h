@@ -9,6 +9,7 @@
 
 struct store;
 struct wgdev;
+struct wgdev_peer_info;
 
 /*
  * Removing the peers wssd installed once their clients are gone, so the
@@ -50,6 +51,12 @@ struct reaper_params {
 	 * (admit_set_installed(a, key, false)). May be NULL.
 	 */
 	void (*removed)(void *ctx, const uint8_t key[WG_KEY_LEN], enum reaper_reason reason);
+	/*
+	 * The pass's one dump, before anything is removed, for a caller that
+	 * keeps its own view of the device (peers configured by hand come and
+	 * go). May be NULL.
+	 */
+	void (*dumped)(void *ctx, const struct wgdev_peer_info *peers, size_t n);
 	void *ctx;
 };
 
@@ -79,12 +86,13 @@ int reaper_pass(struct wgdev *dev, struct store *store, const struct reaper_para
 
 /*
  * Removes one installed peer now, whatever its activity (a session that
- * carries it will bring it back through JIT). -EPERM for a key that is not
- * in the installed table: wssd did not install it (configured by hand, or
- * unknown) and never removes it.
+ * carries it will bring it back through JIT), recorded as a pass records
+ * its evictions (p->removed is told; p may be NULL). -EPERM for a key that
+ * is not in the installed table: wssd did not install it (configured by
+ * hand, or unknown) and never removes it.
  */
 int reaper_evict(struct wgdev *dev, struct store *store, const uint8_t key[WG_KEY_LEN],
-		 enum reaper_reason reason);
+		 enum reaper_reason reason, const struct reaper_params *p);
 
 /* Registers the series at start-up, so they read 0 before the first pass. */
 void reaper_metrics_register(void);

@@ -892,6 +892,32 @@ int store_installed_remove(struct store *s, const uint8_t key[WG_KEY_LEN])
 	return delete_key(s, ST_INST_DEL, key, "installed_remove");
 }
 
+int store_installed_remove_many(struct store *s, const uint8_t (*keys)[WG_KEY_LEN],
+				const char *const *events, const char *const *details, size_t n)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = txn_begin(s);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		sqlite3_stmt *st = stmt_get(s, ST_INST_DEL);
+
+		if (!st) {
+			ret = -EIO;
+			break;
+		}
+		bind_key(st, 1, keys[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ret = db_error(s, "installed_remove");
+		stmt_done(st);
+		if (ret == 0)
+			ret = event_add_locked(s, keys[i], events[i], details[i]);
+	}
+	ret = txn_end(s, ret);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 int store_installed_foreach(struct store *s,
 			    int (*fn)(void *ctx, const struct store_installed *row), void *ctx)
 {

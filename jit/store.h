@@ -110,6 +110,9 @@ int store_installed_put_many(struct store *s, const struct store_installed *rows
 			     const char *const *details, size_t n);
 int store_installed_touch(struct store *s, const uint8_t key[WG_KEY_LEN], int64_t last_seen);
 int store_installed_remove(struct store *s, const uint8_t key[WG_KEY_LEN]);
+/* Deletes n rows (absent ones too) with an event each, all or nothing. */
+int store_installed_remove_many(struct store *s, const uint8_t (*keys)[WG_KEY_LEN],
+				const char *const *events, const char *const *details, size_t n);
 int store_installed_foreach(struct store *s,
 			    int (*fn)(void *ctx, const struct store_installed *row), void *ctx);
 

@@ -60,6 +60,8 @@ static bool put_peer_options(struct nlmsghdr *nlh, size_t max, const struct wgde
 		flags |= WGPEER_F_REMOVE_ME;
 	if (p->flags & WGDEV_PEER_REPLACE_ALLOWEDIPS)
 		flags |= WGPEER_F_REPLACE_ALLOWEDIPS;
+	if (p->flags & WGDEV_PEER_UPDATE_ONLY)
+		flags |= WGPEER_F_UPDATE_ONLY;
 	if (flags && !mnl_attr_put_u32_check(nlh, max, WGPEER_A_FLAGS, flags))
 		return false;
 	if (p->flags & WGDEV_PEER_REMOVE)

@@ -107,6 +107,8 @@ int uapi_format_set(const struct wgdev_set *set, char **out, size_t *len)
 			sb_printf(&sb, "remove=true\n");
 			continue;
 		}
+		if (p->flags & WGDEV_PEER_UPDATE_ONLY)
+			sb_printf(&sb, "update_only=true\n");
 		if (p->flags & WGDEV_PEER_HAS_PSK) {
 			key_to_hex(hex, p->preshared_key);
 			sb_printf(&sb, "preshared_key=%s\n", hex);

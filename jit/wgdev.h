@@ -91,6 +91,7 @@ enum {
 	WGDEV_PEER_HAS_PSK = 1U << 2,
 	WGDEV_PEER_HAS_ENDPOINT = 1U << 3,
 	WGDEV_PEER_HAS_KEEPALIVE = 1U << 4,
+	WGDEV_PEER_UPDATE_ONLY = 1U << 5,	/* a peer that is not there is not created */
 };
 
 struct wgdev_set_peer {

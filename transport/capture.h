@@ -33,7 +33,7 @@
 #define CAPTURE_PAYLOAD_LEN 148
 #define CAPTURE_UDP_LEN (8 + CAPTURE_PAYLOAD_LEN)
 #define CAPTURE_MAX_INTERFACES 64
-#define CAPTURE_RCVBUF_DEFAULT (1U << 20)
+#define CAPTURE_RCVBUF_DEFAULT (8U << 20)
 #define CAPTURE_SNAPLEN 256		/* IPv4 with 40 bytes of options + UDP + payload fits */
 #define CAPTURE_BATCH 32		/* datagrams per recvmmsg */
 #define CAPTURE_READ_MAX 256		/* datagrams per capture_read, so a flood cannot starve a loop */

@@ -65,8 +65,9 @@ static const struct key_spec keys[] = {
 	UINT("websocket.initiations_per_second", initiations_per_second, 1, 1000, "2"),
 	UINT("websocket.refused_close_after", refused_close_after, 1, 86400, "30"),
 
-	BOOL("capture.enabled", capture_enabled, "off"),
+	BOOL("capture.enabled", capture_enabled, "on"),
 	STR("capture.interfaces", capture_interfaces, "any"),
+	UINT("capture.initiations_per_second", capture_initiations_per_second, 1, 1000, "20"),
 
 	BOOL("jit.enabled", jit_enabled, "on"),
 	STR("jit.control_plane", control_plane, "local"),
@@ -75,13 +76,14 @@ static const struct key_spec keys[] = {
 	UINT("jit.cache_ttl", cache_ttl, 0, 31536000, "300"),
 	UINT("jit.negative_ttl", negative_ttl, 0, 31536000, "60"),
 	UINT("jit.keepalive", keepalive, 0, 65535, "25"),
+	BOOL("jit.role_inversion", role_inversion, "on"),
 	UINT("jit.workers", workers, 1, 256, "8"),
 	UINT("jit.key_lookups_per_minute", lookups_per_key_per_minute, 1, 1000000, "12"),
 	UINT("jit.lookups_per_second", lookups_per_second, 1, 1000000, "200"),
 
-	UINT("reaper.interval", reaper_interval, 1, 86400, "60"),
-	UINT("reaper.idle_after", reaper_idle_after, 1, 31536000, "600"),
-	UINT("reaper.grace", reaper_grace, 0, 31536000, "120"),
+	UINT("reaper.interval", reaper_interval, 1, 3600, "60"),
+	UINT("reaper.idle_after", reaper_idle_after, WG_REJECT_AFTER_TIME, 31536000, "600"),
+	UINT("reaper.grace", reaper_grace, REAPER_GRACE_MIN, 31536000, "120"),
 
 	STR("store.path", store_path, LOCALSTATEDIR "/lib/wssd/wssd.db"),
 
@@ -93,23 +95,6 @@ static const struct key_spec keys[] = {
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
-
-/*
- * Keys that do nothing yet are refused rather than accepted and ignored.
- * An entry goes when its key starts to work. capture.enabled defaults to
- * off meanwhile.
- */
-static const struct not_yet {
-	const char *key;
-	bool only_on;		/* a bool key: only "on" is refused */
-	const char *why;
-} not_yet[] = {
-	{ "capture.enabled", true, "the raw UDP capture path does not exist yet (off is accepted)" },
-	{ "capture.interfaces", false, "the raw UDP capture path does not exist yet" },
-	{ "reaper.interval", false, "the reaper does not exist yet" },
-	{ "reaper.idle_after", false, "the reaper does not exist yet" },
-	{ "reaper.grace", false, "the reaper does not exist yet" },
-};
 
 int config_parse_addr(const char *text, struct config_addr *out)
 {
@@ -243,27 +228,6 @@ static int apply(struct wssd_config *cfg, const struct key_spec *k, const char *
 	return -EINVAL;
 }
 
-static const struct not_yet *find_not_yet(const struct key_spec *k)
-{
-	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++)
-		if (!strcmp(not_yet[i].key, k->name))
-			return &not_yet[i];
-	return NULL;
-}
-
-/* Parses value into cfg, then refuses it if the key does nothing yet. */
-static int apply_key(struct wssd_config *cfg, const struct key_spec *k, const char *value,
-		     char *why, size_t whylen)
-{
-	const struct not_yet *n = find_not_yet(k);
-	int ret = apply(cfg, k, value, why, whylen);
-
-	if (ret < 0 || !n || (n->only_on && !*(bool *)((char *)cfg + k->offset)))
-		return ret;
-	snprintf(why, whylen, "not supported yet: %s", n->why);
-	return -EINVAL;
-}
-
 static const struct key_spec *find_key(const char *name)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {
@@ -294,7 +258,7 @@ int config_set(struct wssd_config *cfg, const char *name, const char *value,
 		snprintf(err, errlen, "%s: unknown key", name);
 		return -EINVAL;
 	}
-	if (apply_key(cfg, k, value, why, sizeof(why)) < 0) {
+	if (apply(cfg, k, value, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", name, why);
 		return -EINVAL;
 	}
@@ -361,7 +325,7 @@ int config_load(struct wssd_config *cfg, const char *path, char *err, size_t err
 			ret = -EINVAL;
 			goto out;
 		}
-		if (apply_key(cfg, k, value, why, sizeof(why)) < 0) {
+		if (apply(cfg, k, value, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, full, why);
 			ret = -EINVAL;
 			goto out;
@@ -564,6 +528,17 @@ int config_finish(struct wssd_config *cfg, char *err, size_t errlen)
 		return ret;
 	if (parse_addresses(cfg, err, errlen) < 0)
 		return -EINVAL;
+	if (cfg->reaper_grace > cfg->reaper_idle_after) {
+		snprintf(err, errlen, "reaper.grace: %u is longer than reaper.idle_after (%u): a peer "
+			 "that never completed a handshake would outlive one that did", cfg->reaper_grace,
+			 cfg->reaper_idle_after);
+		return -EINVAL;
+	}
+	if (cfg->jit_enabled && cfg->capture_enabled && cfg->role_inversion && !cfg->keepalive) {
+		snprintf(err, errlen, "jit.keepalive: 0 cannot trigger role inversion (set a keepalive, "
+			 "or jit.role_inversion = off)");
+		return -EINVAL;
+	}
 	if (cfg->max_sessions_per_ip > cfg->max_sessions)
 		cfg->max_sessions_per_ip = cfg->max_sessions;
 	if (cfg->max_pending_per_ip > cfg->max_pending)
@@ -593,11 +568,6 @@ void config_dump(const struct wssd_config *cfg, void *stdio_file)
 		const void *field = (const char *)cfg + k->offset;
 		const char *dot = strchr(k->name, '.');
 		size_t seclen = (size_t)(dot - k->name);
-		const struct not_yet *ny = find_not_yet(k);
-
-		/* read back, the file would be refused */
-		if (ny && !ny->only_on)
-			continue;
 
 		if (strncmp(prev, k->name, seclen) || prev[seclen] != '.')
 			fprintf(f, "%s[%.*s]\n", i ? "\n" : "", (int)seclen, k->name);

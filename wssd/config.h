@@ -12,6 +12,16 @@
 #define CONFIG_MAX_ADDRESSES 8
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/wssd/wssd.conf"
 
+/*
+ * WireGuard's REJECT_AFTER_TIME: a session older than this is unusable,
+ * and a live peer handshakes again before it (at REKEY_AFTER_TIME, 120 s,
+ * when it sends; at 165 s when it only receives). A peer whose last
+ * handshake is older has no session: reaper.idle_after may not be shorter.
+ */
+#define WG_REJECT_AFTER_TIME 180
+/* Past WireGuard's first retry (REKEY_TIMEOUT 5 s, plus up to 1/3 s of jitter), twice. */
+#define REAPER_GRACE_MIN 10
+
 /* A numeric address and port, e.g. "[::]:443" or "127.0.0.1:9180". */
 struct config_addr {
 	char host[46];
@@ -58,6 +68,7 @@ struct wssd_config {
 	/* [capture] */
 	bool capture_enabled;
 	char capture_interfaces[256];
+	unsigned capture_initiations_per_second;	/* per source address, IPv6 per /64 */
 
 	/* [jit] */
 	bool jit_enabled;
@@ -67,6 +78,7 @@ struct wssd_config {
 	unsigned cache_ttl;
 	unsigned negative_ttl;
 	unsigned keepalive;
+	bool role_inversion;
 	unsigned workers;
 	unsigned lookups_per_key_per_minute;
 	unsigned lookups_per_second;

@@ -255,12 +255,11 @@ static int drop_privileges(struct daemon *d, char *err, size_t errlen)
 			wgdev_set_uapi_connector(privs_uapi_connect, NULL);
 	}
 	if (ret == 0)
-		ret = privs_drop(user, cfg->capture_enabled, err, errlen);
+		ret = privs_drop(user, err, errlen);
 	if (ret < 0)
 		return ret;
-	log_info("event=privileges_dropped user=%s uid=%u gid=%u kept=%s", user,
-		 (unsigned)getuid(), (unsigned)getgid(),
-		 cfg->capture_enabled ? "cap_net_admin,cap_net_raw" : "cap_net_admin");
+	log_info("event=privileges_dropped user=%s uid=%u gid=%u kept=cap_net_admin", user,
+		 (unsigned)getuid(), (unsigned)getgid());
 	if (cfg->n_listen && ((ret = check_access("websocket.cert", d->cert, R_OK, user, err,
 						  errlen)) < 0 ||
 			      (ret = check_access("websocket.key", d->key, R_OK, user, err,

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "common/bucket.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -17,12 +18,11 @@
 #include "jit/noise.h"
 #include "jit/store.h"
 #include "jit/wgdev.h"
+#include "wssd/direct.h"
 
 #define PROVISION_QUEUE 1024
-#define SYNC_INTERVAL 60	/* seconds between device resyncs */
 #define PRUNE_INTERVAL 60
 #define KEEP_STALE 86400	/* expired configs serve stale-if-error this long */
-#define INITIATION_BURST 3	/* at least, per session */
 
 /* The loop's side: one per transport. */
 struct pipeline_loop {
@@ -43,15 +43,17 @@ struct pipeline {
 	struct jit_engine *engine;
 	uint8_t public_key[WG_KEY_LEN];
 	struct pipeline_loop *loops;
-	struct metric *initiations, *mac1_failures, *limited, *busy, *refused_closes;
+	struct direct *direct;		/* capture.enabled: served by the first loop attached */
+	bool direct_attached;
+	struct path_metrics m;
+	struct metric *refused_closes;
 };
 
 /* Each session's: in the transport's hook data. */
 struct session_jit {
 	uint8_t key[WG_KEY_LEN];	/* the key its initiations were let through for */
-	int64_t bucket_at;		/* the token bucket's last refill, microseconds */
+	struct bucket initiations;	/* websocket.initiations_per_second */
 	int64_t refused_since;		/* its first refused initiation, 0: none */
-	uint32_t tokens;		/* thousandths of an initiation */
 	uint8_t has_key;
 	uint8_t accepted;		/* one initiation was let through */
 };
@@ -149,6 +151,7 @@ static int new_engine(struct pipeline *pl, char *err, size_t errlen)
 			.workers = cfg->workers,
 			.queue_max = PROVISION_QUEUE,
 			.keepalive = (uint16_t)cfg->keepalive,
+			.role_inversion = cfg->role_inversion,
 			.lookup = {
 				.store = pl->store,
 				.control = pl->control,
@@ -159,7 +162,11 @@ static int new_engine(struct pipeline *pl, char *err, size_t errlen)
 			},
 			.dev = pl->dev_jobs,
 		},
-		.sync_interval = SYNC_INTERVAL,
+		.reaper = {
+			.interval = cfg->reaper_interval,
+			.idle_after = cfg->reaper_idle_after,
+			.grace = cfg->reaper_grace,
+		},
 		.prune_interval = PRUNE_INTERVAL,
 		.keep_stale = KEEP_STALE,
 		/* a job's look-up is bounded by jit.timeout, its device call by 5 s */
@@ -204,18 +211,13 @@ int pipeline_new(struct pipeline **out, const struct wssd_config *cfg, char *err
 		ret = open_device(pl, err, errlen);
 	if (ret == 0)
 		ret = new_engine(pl, err, errlen);
+	if (ret == 0 && cfg->capture_enabled)
+		ret = direct_open(&pl->direct, cfg, pl->public_key, err, errlen);
 	if (ret < 0) {
 		pipeline_free(pl);
 		return ret;
 	}
-	pl->initiations = metric_counter("wssd_initiations_total", "path=\"ws\"",
-					 "Handshake initiations seen, by path");
-	pl->mac1_failures = metric_counter("wssd_unwrap_failures_total", "reason=\"mac1\"",
-					   "Initiations that did not unwrap, by reason");
-	pl->limited = metric_counter("wssd_initiations_limited_total", NULL,
-				     "Initiations over websocket.initiations_per_second, dropped");
-	pl->busy = metric_counter("wssd_jit_refused_total", "reason=\"busy\"",
-				  "Initiations refused before a look-up, by reason");
+	path_metrics_register(&pl->m, "ws");
 	pl->refused_closes = metric_counter("wssd_refused_closes_total", NULL,
 		"Sessions closed after websocket.refused_close_after of refused initiations");
 	key_to_base64(b64, pl->public_key);
@@ -236,6 +238,7 @@ void pipeline_free(struct pipeline *pl)
 	if (!pl)
 		return;
 	jit_engine_free(pl->engine);	/* joins its threads before the rest goes */
+	direct_free(pl->direct);
 	while (pl->loops) {
 		struct pipeline_loop *next = pl->loops->next;
 
@@ -250,6 +253,21 @@ void pipeline_free(struct pipeline *pl)
 	free(pl);
 }
 
+void path_metrics_register(struct path_metrics *m, const char *path)
+{
+	char label[32];
+
+	snprintf(label, sizeof(label), "path=\"%s\"", path);
+	m->initiations = metric_counter("wssd_initiations_total", label,
+					"Handshake initiations seen, by path");
+	m->limited = metric_counter("wssd_initiations_limited_total", label,
+		"Initiations over their session's or source's rate, dropped, by path");
+	m->mac1_failures = metric_counter("wssd_unwrap_failures_total", "reason=\"mac1\"",
+					  "Initiations that did not unwrap, by reason");
+	m->busy = metric_counter("wssd_jit_refused_total", "reason=\"busy\"",
+				 "Initiations refused before a look-up, by reason");
+}
+
 struct jit_engine *pipeline_engine(struct pipeline *pl)
 {
 	return pl->engine;
@@ -258,27 +276,6 @@ struct jit_engine *pipeline_engine(struct pipeline *pl)
 void pipeline_public_key(const struct pipeline *pl, uint8_t out[WG_KEY_LEN])
 {
 	memcpy(out, pl->public_key, WG_KEY_LEN);
-}
-
-/* A token bucket of websocket.initiations_per_second, a second's worth deep (3 at least). */
-static bool take_token(const struct wssd_config *cfg, struct session_jit *sj, int64_t now)
-{
-	uint64_t rate = cfg->initiations_per_second;
-	uint64_t cap = (rate > INITIATION_BURST ? rate : INITIATION_BURST) * 1000;
-
-	if (!sj->bucket_at) {
-		sj->tokens = (uint32_t)cap;
-	} else {
-		uint64_t add = (uint64_t)(now - sj->bucket_at) * rate / 1000;
-		uint64_t t = sj->tokens + add;
-
-		sj->tokens = (uint32_t)(t < cap ? t : cap);
-	}
-	sj->bucket_at = now;
-	if (sj->tokens < 1000)
-		return false;
-	sj->tokens -= 1000;
-	return true;
 }
 
 /* A session that sends nothing but refused initiations is let go. */
@@ -305,21 +302,22 @@ static enum transport_verdict on_record(void *arg, const struct transport_record
 {
 	struct pipeline_loop *l = arg;
 	struct session_jit *sj = r->data;
+	unsigned rate = l->pl->cfg->initiations_per_second;
 	struct jit_request req;
 	int ret;
 
 	/* Only type 1 at exactly 148 bytes is an initiation; WireGuard judges the rest. */
 	if (len != WG_INITIATION_LEN || record[0] != 1 || record[1] || record[2] || record[3])
 		return TRANSPORT_FORWARD;
-	metric_inc(l->pl->initiations);
+	metric_inc(l->pl->m.initiations);
 	/* The bucket first: what a flooding session sends past it costs no hash. */
-	if (!take_token(l->pl->cfg, sj, clock_usec())) {
-		metric_inc(l->pl->limited);
+	if (!bucket_take(&sj->initiations, rate, bucket_burst(rate), clock_usec())) {
+		metric_inc(l->pl->m.limited);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
 	}
 	if (noise_mac1_check(l->mac1, record, len) != NOISE_OK) {
-		metric_inc(l->pl->mac1_failures);
+		metric_inc(l->pl->m.mac1_failures);
 		refused(l, r->session_id, sj);
 		return TRANSPORT_DROP;
 	}
@@ -334,7 +332,7 @@ static enum transport_verdict on_record(void *arg, const struct transport_record
 	memcpy(req.msg, record, len);
 	ret = jit_port_submit(l->port, &req);
 	if (ret < 0) {
-		metric_inc(l->pl->busy);
+		metric_inc(l->pl->m.busy);
 		return TRANSPORT_DROP;
 	}
 	return TRANSPORT_HOLD;
@@ -401,7 +399,7 @@ int pipeline_attach(struct pipeline *pl, struct transport *t)
 	l->t = t;
 	ret = noise_mac1_new(&l->mac1, pl->public_key);
 	if (ret == 0)
-		ret = jit_port_new(pl->engine, &l->port);
+		ret = jit_port_new(pl->engine, 0, &l->port);
 	if (ret < 0) {
 		noise_mac1_free(l->mac1);
 		free(l);
@@ -419,6 +417,10 @@ int pipeline_attach(struct pipeline *pl, struct transport *t)
 		return ret;
 	}
 	transport_set_hooks(t, &hooks);
+	if (pl->direct && !pl->direct_attached) {
+		pl->direct_attached = true;
+		return direct_attach(pl->direct, pl->engine, t);
+	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "jit/engine.h"
+#include "common/metrics.h"
 #include "jit/key.h"
 #include "transport/transport.h"
 #include "wssd/config.h"
@@ -13,22 +14,35 @@
 /*
  * The JIT pipeline in the daemon: the store, the control plane, the device
  * and the engine thread (jit/), tied to each event loop's WebSocket
- * sessions (transport/). On a loop, a record that is a handshake
- * initiation has its mac1 checked and its session's initiation rate
- * limited; then it goes to the engine and the session's records are held
- * until the engine's verdict comes back.
+ * sessions (transport/) and to the capture of direct-UDP initiations
+ * (wssd/direct.c). On a loop, a record that is a handshake initiation has
+ * its session's initiation rate limited and its mac1 checked; then it goes
+ * to the engine and the session's records are held until the engine's
+ * verdict comes back.
  */
 struct pipeline;
 
-/* Sets everything up and reconciles the device; starts no thread. */
+/*
+ * Sets everything up and reconciles the device; starts no thread. Opens the
+ * capture of direct-UDP initiations when capture.enabled (CAP_NET_RAW).
+ */
 int pipeline_new(struct pipeline **out, const struct wssd_config *cfg, char *err, size_t errlen);
-/* Hooks the pipeline into a transport's sessions (before pipeline_start). */
+/*
+ * Hooks the pipeline into a transport's sessions (before pipeline_start);
+ * the first transport attached also serves the capture.
+ */
 int pipeline_attach(struct pipeline *pl, struct transport *t);
 /* Starts the engine and its workers: after privileges are dropped. */
 int pipeline_start(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);
 
 struct jit_engine *pipeline_engine(struct pipeline *pl);
+
+/* What each path (ws, udp) counts of the initiations it looks at before the engine. */
+struct path_metrics {
+	struct metric *initiations, *limited, *mac1_failures, *busy;
+};
+void path_metrics_register(struct path_metrics *m, const char *path);
 void pipeline_public_key(const struct pipeline *pl, uint8_t out[WG_KEY_LEN]);
 
 /* The key a session's initiations were let through for; false: none (yet). */

@@ -100,11 +100,11 @@ static int thread_count(void)
 	return n;
 }
 
-/* Empties the bounding set but for what keep says; needs CAP_SETPCAP. */
-static int bound_to(bool keep_net_admin, bool keep_net_raw)
+/* Empties the bounding set but for CAP_NET_ADMIN with keep; needs CAP_SETPCAP. */
+static int bound_to(bool keep_net_admin)
 {
 	for (cap_value_t c = 0; c < cap_max_bits(); c++) {
-		if ((keep_net_admin && c == CAP_NET_ADMIN) || (keep_net_raw && c == CAP_NET_RAW))
+		if (keep_net_admin && c == CAP_NET_ADMIN)
 			continue;
 		if (cap_get_bound(c) == 1 && cap_drop_bound(c) < 0)
 			return -errno;
@@ -112,10 +112,10 @@ static int bound_to(bool keep_net_admin, bool keep_net_raw)
 	return 0;
 }
 
-int privs_drop(const char *user, bool keep_net_raw, char *err, size_t errlen)
+int privs_drop(const char *user, char *err, size_t errlen)
 {
-	cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
-	int n_keep = keep_net_raw ? 2 : 1, ret;
+	cap_value_t keep[] = { CAP_NET_ADMIN };
+	int n_keep = 1, ret;
 	cap_t caps = NULL;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
@@ -137,7 +137,7 @@ int privs_drop(const char *user, bool keep_net_raw, char *err, size_t errlen)
 		return -EPERM;
 	}
 	/* The bounding set first: dropping from it takes CAP_SETPCAP, still ours. */
-	ret = bound_to(true, keep_net_raw);
+	ret = bound_to(true);
 	if (ret < 0)
 		return fail(ret, err, errlen, "cannot empty the bounding set", user);
 	if (initgroups(user, gid) < 0)
@@ -232,7 +232,7 @@ static void __attribute__((noreturn)) helper_main(int sock, const char *path)
 	prctl(PR_SET_NAME, "wssd-uapi", 0, 0, 0);
 	/* uid 0 is all it keeps: the socket is root's */
 	caps = cap_init();
-	if (bound_to(false, false) < 0 || !caps || cap_set_proc(caps) < 0 ||
+	if (bound_to(false) < 0 || !caps || cap_set_proc(caps) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(1);
 	cap_free(caps);

@@ -8,9 +8,9 @@
  * After setup the daemon runs as admin.user. What it still writes or
  * connects to is made the user's first (privs_give); then privs_drop
  * switches uid and gid (and the user's groups), keeps only CAP_NET_ADMIN
- * (and CAP_NET_RAW with keep_net_raw) in the permitted and effective sets,
- * drops every other capability from the bounding set and sets
- * no_new_privs. Capabilities are per thread: privs_drop refuses (-EBUSY)
+ * (the device over netlink) in the permitted and effective sets, drops
+ * every other capability from the bounding set and sets no_new_privs. The
+ * capture's socket is open by then: CAP_NET_RAW is not kept. Capabilities are per thread: privs_drop refuses (-EBUSY)
  * once a second thread exists. Both return 0 or -errno with err set.
  */
 
@@ -18,7 +18,7 @@
  * regular files directly in it too (symbolic links are left alone). */
 int privs_give(const char *user, const char *path, bool contents, char *err, size_t errlen);
 
-int privs_drop(const char *user, bool keep_net_raw, char *err, size_t errlen);
+int privs_drop(const char *user, char *err, size_t errlen);
 
 /*
  * A userspace WireGuard's UAPI socket is root's and 0700, and wireguard-go

@@ -5,8 +5,9 @@
 # tests/kernel/guest/ inside (their "ok"/"FAIL:" lines are printed here) and
 # passes when all of them did. The kernel is cached in $WSSD_KERNEL_CACHE
 # (/var/cache/wssd-kernel). KVM when it works, else TCG; a run longer than
-# $KERNEL_TIMEOUT seconds (300) is a failure with the console printed; a
-# guest script longer than $KERNEL_TEST_TIMEOUT (120) fails alone.
+# $KERNEL_TIMEOUT seconds (600) is a failure with the console printed; a
+# guest script longer than $KERNEL_TEST_TIMEOUT (300: the reaper's waits three
+# minutes) fails alone.
 # KERNEL_TESTS: the guest scripts to run (default: all).
 . "$top_srcdir/tests/lib/common.sh"
 need_net_tests qemu-system-x86_64 busybox apt-get dpkg-deb flock gzip ldd
@@ -14,7 +15,7 @@ need_net_tests qemu-system-x86_64 busybox apt-get dpkg-deb flock gzip ldd
 KSRC="$top_srcdir/tests/kernel"
 cache=${WSSD_KERNEL_CACHE:-/var/cache/wssd-kernel}
 modules="wireguard veth"
-timeout=${KERNEL_TIMEOUT:-300}
+timeout=${KERNEL_TIMEOUT:-600}
 tests=${KERNEL_TESTS:-$(cd "$KSRC/guest" && ls *.sh)}
 
 set -- $(sh "$KSRC/fetch.sh" "$cache" $modules) && [ $# = 4 ] || fail "no kernel"
@@ -71,10 +72,11 @@ done
 cat >"$ROOT/etc/wssd-kernel.env" <<ENV
 KERNEL_MODULES="$modules"
 KERNEL_TESTS="$(echo $tests)"
-KERNEL_TEST_TIMEOUT=${KERNEL_TEST_TIMEOUT:-120}
+KERNEL_TEST_TIMEOUT=${KERNEL_TEST_TIMEOUT:-300}
 ENV
 programs=""
-for p in wssd/wssd wssd/wssc wssd/wssctl tests/tools/wgdev-tool tests/kernel/wgnl-check; do
+for p in wssd/wssd wssd/wssc wssd/wssctl tests/tools/wgdev-tool tests/tools/udpprobe \
+	tests/kernel/wgnl-check; do
 	programs="$programs $top_builddir/$p=/wssd/$p"
 done
 t0=$(date +%s)

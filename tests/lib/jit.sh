@@ -2,6 +2,7 @@
 # keys, and wssd's JIT metrics.
 CP_SERVER="$top_srcdir/tests/tools/cp-server.py"
 JITPROBE="$top_builddir/tests/tools/jitprobe"
+UDPPROBE="$top_builddir/tests/tools/udpprobe"
 
 # cp_start NS FIXTURE [PORT]: tests/tools/cp-server.py in NS; sets CP_PORT,
 # CP_URL and CP_PID, the server's own (its stdin is a pipe from sleep, so it

@@ -127,3 +127,15 @@ wg_gateway_pair() {
 	ns_run "$1" wg set "$3" peer "$(cat "$TEST_TMP/cl.pub")" allowed-ips 198.19.0.2/32 ||
 		fail "gateway peer"
 }
+
+# wg_client_host GW NS IFACE NAME N: one more client namespace NS, joined to
+# GW by a veth (198.18.N.1 on GW's side, 198.18.N.2 on NS's), with a
+# wireguard-go device IFACE keyed $TEST_TMP/NAME.* on port 51821, tunnel
+# address 198.19.0.(N+2)/24, and no peers.
+wg_client_host() {
+	ns_create "$2"
+	ns_link "$1" "198.18.$5.1" "$2" "198.18.$5.2"
+	wg_keypair "$4"
+	wg_go_start "$2" "$3"
+	wg_setup "$2" "$3" "$TEST_TMP/$4.key" 51821 "198.19.0.$(($5 + 2))/24"
+}

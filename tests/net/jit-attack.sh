@@ -75,7 +75,7 @@ wait "$FLOOD_PID"
 lookups=$(( $(cp_count) - lookups0 ))
 sent=$(sed -n 's/^sent=//p' "$TEST_TMP/flood.out")
 echo "flood: $sent initiations from 64 sessions in 10 s; max RTT ${attacked} ms under it, ${quiet} ms without"
-echo "flood: limited per session $(m wssd_initiations_limited_total), refused busy $(m 'wssd_jit_refused_total{reason="busy"}'), control-plane look-ups $lookups"
+echo "flood: limited per session $(m 'wssd_initiations_limited_total{path="ws"}'), refused busy $(m 'wssd_jit_refused_total{reason="busy"}'), control-plane look-ups $lookups"
 check "flood: look-ups within jit.lookups_per_second ($lookups <= $LPS/s over ~11 s + burst)" \
 	test "$lookups" -le $((LPS * 12 + LPS))
 check "flood: wssd is still running" kill -0 "$WSSD_PID"

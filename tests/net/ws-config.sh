@@ -109,15 +109,6 @@ check "a collision stops the start too (exit 1)" sh -c "timeout 10 '$WSSD' -c '$
 check "  with the error naming both keys" grep -q "admin.listen: .*websocket.listen" "$out"
 check "  before anything listens" sh -c "! grep -q 'event=listening' '$out'"
 
-# Keys that do nothing yet are refused, not accepted and ignored.
-for kv in capture.enabled=on capture.interfaces=eth0 reaper.interval=60 reaper.idle_after=600 \
-	reaper.grace=120; do
-	check "$kv is refused until it does something" sh -c "! '$WSSD' --check-config \
-		-c '$TEST_TMP/good.conf' -s '$kv' 2>'$out' && grep -q '${kv%%=*}: not supported yet' '$out'"
-done
-check "capture.enabled = off is accepted" "$WSSD" --check-config -c "$TEST_TMP/good.conf" \
-	-s capture.enabled=off
-
 # admin.user must name a user, and not root.
 check "admin.user naming no user fails" sh -c "! '$WSSD' --check-config -c '$TEST_TMP/good.conf' \
 	-s admin.user=wssd-no-such-user 2>'$out' && grep -q 'admin.user: no such user' '$out'"

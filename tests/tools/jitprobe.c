@@ -45,6 +45,7 @@
 #include <sodium.h>
 
 #include "jit/key.h"
+#include "tests/tools/keylist.h"
 #include "tests/tools/noise-initiator.h"
 #include "transport/client.h"
 #include "transport/frame.h"
@@ -237,38 +238,6 @@ static void report(const struct probe *p)
 	free(ms);
 }
 
-static int read_keys(const char *path, struct sess **out, unsigned *n)
-{
-	char line[128];
-	struct sess *ss = NULL;
-	unsigned cap = 0;
-	FILE *f = fopen(path, "re");
-
-	*n = 0;
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (!line[0])
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ss = realloc(ss, cap * sizeof(*ss));
-			if (!ss)
-				return -ENOMEM;
-		}
-		memset(&ss[*n], 0, sizeof(ss[0]));
-		if (key_from_base64(ss[*n].key, line) < 0) {
-			fclose(f);
-			return -EINVAL;
-		}
-		(*n)++;
-	}
-	fclose(f);
-	*out = ss;
-	return 0;
-}
-
 static int usage(void)
 {
 	fprintf(stderr, "usage: jitprobe [--sessions N] [--timeout S] [--hold S] URL GATEWAY_PUB "
@@ -323,10 +292,16 @@ int main(int argc, char **argv)
 		return usage();
 	mode = argv[optind + 2];
 	if (!strcmp(mode, "storm")) {
-		if (read_keys(argv[optind + 3], &p.ss, &p.n) < 0 || !p.n) {
+		uint8_t (*keys)[WG_KEY_LEN];
+
+		if (keylist_read(argv[optind + 3], &keys, &p.n) < 0 ||
+		    !(p.ss = calloc(p.n, sizeof(*p.ss)))) {
 			fprintf(stderr, "jitprobe: %s: no keys\n", argv[optind + 3]);
 			return 1;
 		}
+		for (unsigned i = 0; i < p.n; i++)
+			memcpy(p.ss[i].key, keys[i], WG_KEY_LEN);
+		free(keys);
 	} else {
 		p.ss = calloc(p.n ? p.n : 1, sizeof(*p.ss));
 	}

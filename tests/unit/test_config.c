@@ -59,7 +59,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_sessions, 20000);
 	assert_int_equal(cfg.max_sessions_per_ip, 64);
 	assert_int_equal(cfg.idle_timeout, 60);
-	assert_false(cfg.capture_enabled);
+	assert_true(cfg.capture_enabled);
 	assert_int_equal(cfg.handshake_timeout, 5);
 	assert_int_equal(cfg.max_pending, 1024);
 	assert_int_equal(cfg.max_pending_per_ip, 16);
@@ -71,6 +71,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.reaper_interval, 60);
 	assert_int_equal(cfg.reaper_idle_after, 600);
 	assert_int_equal(cfg.reaper_grace, 120);
+	assert_true(cfg.role_inversion);
+	assert_int_equal(cfg.capture_initiations_per_second, 20);
 	assert_string_equal(cfg.admin_listen.host, "127.0.0.1");
 	assert_int_equal(cfg.admin_listen.port, 9180);
 }
@@ -180,25 +182,6 @@ static void test_listeners_apart(void **state)
 			      err, sizeof(err)), 0);
 }
 
-/* Keys that do nothing yet are refused, naming the line and the key. */
-static void test_not_yet(void **state)
-{
-	struct wssd_config cfg;
-	char err[512] = "";
-
-	(void)state;
-	expect_error("[capture]\nenabled = on\n", ":2: capture.enabled: not supported yet");
-	expect_error("[capture]\nenabled = yes\n", "capture.enabled: not supported yet");
-	expect_error("[capture]\ninterfaces = eth0\n", "capture.interfaces: not supported yet");
-	expect_error("[reaper]\ninterval = 60\n", "reaper.interval: not supported yet");
-	expect_error("[reaper]\nidle_after = 600\n", "reaper.idle_after: not supported yet");
-	expect_error("[reaper]\ngrace = 120\n", "reaper.grace: not supported yet");
-	assert_int_equal(load(&cfg, "[capture]\nenabled = off\n", err, sizeof(err)), 0);
-	config_defaults(&cfg);
-	assert_int_not_equal(config_set(&cfg, "reaper.grace", "1", err, sizeof(err)), 0);
-	assert_non_null(strstr(err, "reaper.grace: not supported yet"));
-}
-
 static void test_admin_user(void **state)
 {
 	struct wssd_config cfg;
@@ -210,6 +193,46 @@ static void test_admin_user(void **state)
 	expect_error("[admin]\nuser = root\n", "admin.user: \"root\" is root");
 	assert_int_equal(load(&cfg, "[admin]\nuser = nobody\n", err, sizeof(err)), 0);
 	assert_string_equal(cfg.admin_user, "nobody");
+}
+
+/* The reaper's and the capture path's keys, and what only makes sense together. */
+static void test_direct_and_reaper(void **state)
+{
+	struct wssd_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "[capture]\n"
+			      "interfaces = eth0, eth1\n"
+			      "initiations_per_second = 50\n"
+			      "[jit]\n"
+			      "role_inversion = off\n"
+			      "keepalive = 0\n"
+			      "[reaper]\n"
+			      "interval = 1\n"
+			      "idle_after = 180\n"
+			      "grace = 10\n",
+			      err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.capture_interfaces, "eth0, eth1");
+	assert_int_equal(cfg.capture_initiations_per_second, 50);
+	assert_false(cfg.role_inversion);
+	assert_int_equal(cfg.reaper_idle_after, 180);
+	assert_int_equal(cfg.reaper_grace, 10);
+	/* a live peer may go 165 s without a handshake: shorter would evict it */
+	expect_error("[reaper]\nidle_after = 179\n", "reaper.idle_after: \"179\" is not a whole number from 180");
+	expect_error("[reaper]\ngrace = 9\n", "reaper.grace: \"9\" is not a whole number from 10");
+	expect_error("[reaper]\nidle_after = 200\ngrace = 201\n",
+		     "reaper.grace: 201 is longer than reaper.idle_after (200)");
+	expect_error("[reaper]\ninterval = 0\n", "reaper.interval");
+	expect_error("[capture]\ninitiations_per_second = 0\n", "capture.initiations_per_second");
+	expect_error("[jit]\nkeepalive = 0\n", "jit.keepalive: 0 cannot trigger role inversion");
+	expect_error("[jit]\nrole_inversion = sometimes\n", "jit.role_inversion");
+	/* without the capture, or without JIT, a keepalive of 0 is fine */
+	assert_int_equal(load(&cfg, "[jit]\nkeepalive = 0\n[capture]\nenabled = off\n", err,
+			      sizeof(err)), 0);
+	assert_int_equal(load(&cfg, "[jit]\nkeepalive = 0\nenabled = off\n", err, sizeof(err)), 0);
 }
 
 static void test_set_and_missing_file(void **state)
@@ -253,8 +276,8 @@ int main(void)
 		cmocka_unit_test(test_errors_name_line_and_key),
 		cmocka_unit_test(test_listener_collisions),
 		cmocka_unit_test(test_listeners_apart),
-		cmocka_unit_test(test_not_yet),
 		cmocka_unit_test(test_admin_user),
+		cmocka_unit_test(test_direct_and_reaper),
 		cmocka_unit_test(test_set_and_missing_file),
 		cmocka_unit_test(test_dump_round_trip),
 	};

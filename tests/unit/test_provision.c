@@ -67,6 +67,8 @@ static void wait_results(struct provision *p, struct collected *c, size_t want)
 	assert_int_equal(c->n, want);
 }
 
+static bool role_inversion = true;
+
 static struct provision *new_provision(struct control *control, unsigned workers,
 				       unsigned queue_max)
 {
@@ -74,6 +76,7 @@ static struct provision *new_provision(struct control *control, unsigned workers
 		.workers = workers,
 		.queue_max = queue_max,
 		.keepalive = 25,
+		.role_inversion = role_inversion,
 		.lookup = { .store = store, .control = control, .cache_ttl = 300,
 			    .negative_ttl = 60, .key_lookups_per_minute = 1000,
 			    .lookups_per_second = 1000 },
@@ -94,7 +97,9 @@ static struct control *local_control(void)
 	return c;
 }
 
-static void registry_add(const uint8_t key[WG_KEY_LEN], const char *cidr)
+/* keepalive < 0: the peer has none of its own. */
+static void registry_add_keepalive(const uint8_t key[WG_KEY_LEN], const char *cidr,
+				   int keepalive)
 {
 	struct jit_peer peer = { 0 };
 	struct wg_allowedip ip;
@@ -102,8 +107,17 @@ static void registry_add(const uint8_t key[WG_KEY_LEN], const char *cidr)
 	memcpy(peer.public_key, key, WG_KEY_LEN);
 	assert_int_equal(allowedip_parse(cidr, &ip), 0);
 	assert_int_equal(jit_peer_add_allowedip(&peer, &ip), 0);
+	if (keepalive >= 0) {
+		peer.has_keepalive = true;
+		peer.persistent_keepalive = (uint16_t)keepalive;
+	}
 	assert_int_equal(store_registry_put(store, &peer), 0);
 	jit_peer_clear(&peer);
+}
+
+static void registry_add(const uint8_t key[WG_KEY_LEN], const char *cidr)
+{
+	registry_add_keepalive(key, cidr, -1);
 }
 
 static const struct wgdev_peer_info *find_peer(struct wgdev_peer_info *peers, size_t n,
@@ -158,7 +172,7 @@ static void test_local_install(void **state)
 	info = find_peer(peers, n, known);
 	assert_non_null(info);
 	assert_null(find_peer(peers, n, unknown));
-	assert_int_equal(info->persistent_keepalive, 25);
+	assert_int_equal(info->persistent_keepalive, 0);	/* the engine's to set */
 	assert_int_equal(info->n_allowedips, 1);
 	assert_int_equal(info->allowedips[0].cidr, 32);
 	assert_int_equal(info->endpoint.ss_family, AF_INET);
@@ -169,6 +183,60 @@ static void test_local_install(void **state)
 	assert_int_equal(rows, 1);
 	provision_free(p);
 	control_close(c);
+}
+
+/* The keepalive a peer is to get, as its result says (it goes in without one). */
+static int installed_keepalive(bool inversion, enum store_via via, uint8_t seed, int own)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(40002) };
+	struct control *c = local_control();
+	struct provision *p;
+	struct collected got = { 0 };
+	struct wgdev_peer_info *peers = NULL;
+	const struct wgdev_peer_info *info;
+	uint8_t key[WG_KEY_LEN];
+	char cidr[32];
+	size_t n = 0;
+	int keepalive;
+
+	role_inversion = inversion;
+	p = new_provision(c, 1, 4);
+	role_inversion = true;
+	test_key(key, seed);
+	snprintf(cidr, sizeof(cidr), "198.18.76.%u/32", seed);
+	registry_add_keepalive(key, cidr, own);
+	inet_pton(AF_INET, "198.18.0.9", &from.sin_addr);
+	assert_int_equal(provision_submit(p, key, (struct sockaddr *)&from, via), 0);
+	wait_results(p, &got, 1);
+	assert_string_equal(provision_outcome_name(got.r[0].outcome), "installed");
+	assert_int_equal(got.r[0].endpoint.ss_family, AF_INET);
+	assert_int_equal(wgdev_list_peers(dev, &peers, &n), 0);
+	info = find_peer(peers, n, key);
+	assert_non_null(info);
+	/* installed without: the engine sets it a moment later */
+	assert_int_equal(info->persistent_keepalive, 0);
+	keepalive = got.r[0].keepalive;
+	wgdev_peers_free(peers, n);
+	assert_int_equal(wgdev_remove_peer(dev, key), 0);
+	assert_int_equal(store_installed_remove(store, key), 0);
+	provision_free(p);
+	control_close(c);
+	return keepalive;
+}
+
+/*
+ * Via UDP the device must initiate (role inversion): the peer's own
+ * keepalive, else jit.keepalive; off, only its own. Via a WebSocket none.
+ */
+static void test_role_inversion_keepalive(void **state)
+{
+	(void)state;
+	assert_int_equal(installed_keepalive(true, STORE_VIA_UDP, 0x61, -1), 25);
+	assert_int_equal(installed_keepalive(true, STORE_VIA_UDP, 0x62, 15), 15);
+	assert_int_equal(installed_keepalive(true, STORE_VIA_UDP, 0x63, 0), 25);
+	assert_int_equal(installed_keepalive(false, STORE_VIA_UDP, 0x64, -1), 0);
+	assert_int_equal(installed_keepalive(false, STORE_VIA_UDP, 0x65, 15), 15);
+	assert_int_equal(installed_keepalive(true, STORE_VIA_WS, 0x66, 15), 0);
 }
 
 /* 100 requests for one key while its look-up hangs: one control-plane call. */
@@ -297,6 +365,10 @@ static void test_admit_replay(void **state)
 	/* Installed: even a replay goes on to the device, which judges it itself. */
 	assert_int_equal(admit_initiation(g, first, sizeof(first), NULL, STORE_VIA_WS, key, &reason),
 			 ADMIT_FORWARD);
+	assert_string_equal(reason, "replay");
+	assert_int_equal(admit_initiation(g, second, sizeof(second), NULL, STORE_VIA_WS, key, &reason),
+			 ADMIT_FORWARD);
+	assert_string_equal(reason, "replay");
 	admit_stats(g, &st);
 	assert_int_equal(st.jobs, 2);
 
@@ -307,6 +379,71 @@ static void test_admit_replay(void **state)
 	assert_string_equal(reason, "mac1");
 	admit_stats(g, &st);
 	assert_int_equal(st.jobs, 2);
+
+	admit_free(g);
+	noise_responder_free(noise);
+	provision_free(p);
+	control_close(c);
+}
+
+/* Admission for a gateway of a random key, whose responder and public key come out. */
+static struct admit *new_admit(struct provision *p, size_t max, struct noise_responder **noise,
+			       uint8_t gw_pub[WG_KEY_LEN])
+{
+	uint8_t gw[WG_KEY_LEN];
+	struct admit *g = NULL;
+
+	randombytes_buf(gw, sizeof(gw));
+	assert_int_equal(noise_responder_new(noise, gw), 0);
+	noise_responder_public_key(*noise, gw_pub);
+	assert_int_equal(admit_new(&g, *noise, p, max), 0);
+	return g;
+}
+
+/*
+ * An installed peer's initiations are forwarded; the reason says whether
+ * each is newer than the last accepted, which alone may move its endpoint.
+ */
+static void test_admit_installed_reasons(void **state)
+{
+	uint8_t gw_pub[WG_KEY_LEN], priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+	uint8_t e[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN], key[WG_KEY_LEN];
+	uint8_t older[WG_INITIATION_LEN], newer[WG_INITIATION_LEN];
+	struct noise_responder *noise = NULL;
+	struct control *c = local_control();
+	struct provision *p = new_provision(c, 1, 4);
+	struct admit *g = NULL;
+	const char *reason = NULL;
+
+	(void)state;
+	g = new_admit(p, 0, &noise, gw_pub);
+	randombytes_buf(priv, sizeof(priv));
+	crypto_scalarmult_base(pub, priv);
+	randombytes_buf(e, sizeof(e));
+	noise_initiator_tai64n(ts, 1764000000, 0);
+	assert_int_equal(noise_initiator_build(older, gw_pub, priv, e, 1, ts), 0);
+	noise_initiator_tai64n(ts, 1764000000, 1);
+	assert_int_equal(noise_initiator_build(newer, gw_pub, priv, e, 2, ts), 0);
+
+	/* found on the device: nothing to compare the first one with */
+	assert_int_equal(admit_set_installed(g, pub, true), 0);
+	assert_int_equal(admit_initiation(g, older, sizeof(older), NULL, STORE_VIA_UDP, key,
+					  &reason), ADMIT_FORWARD);
+	assert_string_equal(reason, "first_seen");
+	assert_int_equal(admit_initiation(g, older, sizeof(older), NULL, STORE_VIA_UDP, key,
+					  &reason), ADMIT_FORWARD);
+	assert_string_equal(reason, "replay");
+	assert_int_equal(admit_initiation(g, newer, sizeof(newer), NULL, STORE_VIA_UDP, key,
+					  &reason), ADMIT_FORWARD);
+	assert_string_equal(reason, "installed");
+	assert_int_equal(admit_initiation(g, older, sizeof(older), NULL, STORE_VIA_UDP, key,
+					  &reason), ADMIT_FORWARD);
+	assert_string_equal(reason, "replay");
+	/* evicted: its replays start nothing, its history is kept */
+	assert_int_equal(admit_set_installed(g, pub, false), 0);
+	assert_int_equal(admit_initiation(g, newer, sizeof(newer), NULL, STORE_VIA_UDP, key,
+					  &reason), ADMIT_DROP);
+	assert_string_equal(reason, "replay");
 
 	admit_free(g);
 	noise_responder_free(noise);
@@ -342,7 +479,7 @@ static enum admit_verdict admit_fresh(struct admit *g, struct provision *p,
 static void test_admit_forgets_idle_keys(void **state)
 {
 	enum { MAX = 8, FLOOD = 40 };
-	uint8_t gw[WG_KEY_LEN], gw_pub[WG_KEY_LEN], installed_priv[WG_KEY_LEN];
+	uint8_t gw_pub[WG_KEY_LEN], installed_priv[WG_KEY_LEN];
 	uint8_t installed_pub[WG_KEY_LEN], installed_msg[WG_INITIATION_LEN];
 	uint8_t priv[FLOOD][WG_KEY_LEN], msg[FLOOD][WG_INITIATION_LEN], key[WG_KEY_LEN];
 	struct noise_responder *noise = NULL;
@@ -353,10 +490,7 @@ static void test_admit_forgets_idle_keys(void **state)
 	const char *reason = NULL;
 
 	(void)state;
-	randombytes_buf(gw, sizeof(gw));
-	assert_int_equal(noise_responder_new(&noise, gw), 0);
-	noise_responder_public_key(noise, gw_pub);
-	assert_int_equal(admit_new(&g, noise, p, MAX), 0);
+	g = new_admit(p, MAX, &noise, gw_pub);
 
 	randombytes_buf(installed_priv, sizeof(installed_priv));
 	crypto_scalarmult_base(installed_pub, installed_priv);
@@ -433,9 +567,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local_install),
+		cmocka_unit_test(test_role_inversion_keepalive),
 		cmocka_unit_test(test_single_flight),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_admit_replay),
+		cmocka_unit_test(test_admit_installed_reasons),
 		cmocka_unit_test(test_admit_forgets_idle_keys),
 	};
 	char cmd[128];

@@ -148,7 +148,19 @@ struct removals {
 	size_t n;
 	uint8_t keys[64][WG_KEY_LEN];
 	enum reaper_reason reasons[64];
+	size_t dumps, dumped;	/* dumped calls, peers in the last one */
+	size_t removed_at_dump;	/* removals told before the last dump */
 };
+
+static void on_dumped(void *ctx, const struct wgdev_peer_info *peers, size_t n)
+{
+	struct removals *r = ctx;
+
+	(void)peers;
+	r->dumps++;
+	r->dumped = n;
+	r->removed_at_dump = r->n;
+}
 
 static void on_removed(void *ctx, const uint8_t key[WG_KEY_LEN], enum reaper_reason reason)
 {
@@ -236,7 +248,7 @@ static void test_passes(void **state)
 	uint8_t hand[1][WG_KEY_LEN], k[WG_KEY_LEN], gone[WG_KEY_LEN];
 	struct removals rm = { 0 };
 	struct reaper_params p = { .idle_after = IDLE_AFTER, .grace = GRACE, .carried = is_carried,
-				   .removed = on_removed, .ctx = &rm };
+				   .removed = on_removed, .dumped = on_dumped, .ctx = &rm };
 	struct reaper_result res;
 	uint64_t idle0 = test_metric("wssd_evictions_total{reason=\"idle\"}");
 	uint64_t never0 = test_metric("wssd_evictions_total{reason=\"never_handshook\"}");
@@ -284,6 +296,10 @@ static void test_passes(void **state)
 	assert_int_equal(res.removed[REAPER_GONE], 1);
 	assert_int_equal(res.carried, 1);
 	assert_int_equal(res.requests, 1);
+	/* the caller saw the one dump, with every peer, before any removal */
+	assert_int_equal(rm.dumps, 1);
+	assert_int_equal(rm.dumped, 6);
+	assert_int_equal(rm.removed_at_dump, 0);
 	assert_int_equal(rm.n, 2);
 	assert_int_equal(removal_of(&rm, n1), REAPER_NEVER_HANDSHOOK);
 	assert_int_equal(removal_of(&rm, gone), REAPER_GONE);
@@ -342,6 +358,8 @@ static void test_evict(void **state)
 {
 	uint8_t priv[WG_KEY_LEN], e[WG_KEY_LEN], hand[WG_KEY_LEN], unknown[WG_KEY_LEN];
 	uint64_t op0 = test_metric("wssd_evictions_total{reason=\"operator\"}");
+	struct removals rm = { 0 };
+	struct reaper_params p = { .removed = on_removed, .ctx = &rm };
 
 	(void)state;
 	new_key(priv, e);
@@ -351,11 +369,14 @@ static void test_evict(void **state)
 	row_add(e, time(NULL));
 	device_add(hand, NULL);
 
-	assert_int_equal(reaper_evict(dev, store, hand, REAPER_OPERATOR), -EPERM);
+	assert_int_equal(reaper_evict(dev, store, hand, REAPER_OPERATOR, &p), -EPERM);
 	assert_int_equal(device_handshake(hand), 0);
-	assert_int_equal(reaper_evict(dev, store, unknown, REAPER_OPERATOR), -EPERM);
+	assert_int_equal(reaper_evict(dev, store, unknown, REAPER_OPERATOR, &p), -EPERM);
+	assert_int_equal(rm.n, 0);
 	/* just installed, never mind: the operator asked */
-	assert_int_equal(reaper_evict(dev, store, e, REAPER_OPERATOR), 0);
+	assert_int_equal(reaper_evict(dev, store, e, REAPER_OPERATOR, &p), 0);
+	assert_int_equal(rm.n, 1);
+	assert_int_equal(removal_of(&rm, e), REAPER_OPERATOR);
 	assert_int_equal(device_handshake(e), -1);
 	assert_false(in_store(e));
 	assert_event(e, "evicted", "operator");

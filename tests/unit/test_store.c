@@ -320,6 +320,12 @@ static void test_ratelimit_survives_restart(void **state)
 	store_close(s);
 }
 
+struct events_seen {
+	unsigned n;
+	char first[64], last[64];
+	char first_key[WG_KEY_B64_LEN];
+};
+
 struct installed_seen {
 	int n;
 	struct store_installed rows[4];
@@ -368,11 +374,6 @@ static void test_installed(void **state)
 	store_close(s);
 }
 
-struct events_seen {
-	unsigned n;
-	char first[64], last[64];
-	char first_key[WG_KEY_B64_LEN];
-};
 
 static int collect_event(void *ctx, const struct store_event *ev)
 {
@@ -386,6 +387,38 @@ static int collect_event(void *ctx, const struct store_event *ev)
 	assert_true(ev->at > 1600000000);
 	seen->n++;
 	return 0;
+}
+
+/* Rows and their events in one go; a row already gone is no error. */
+static void test_installed_remove_many(void **state)
+{
+	struct fixture *f = *state;
+	struct store_installed row = { .via = STORE_VIA_UDP, .installed_at = 100, .last_seen = 100 };
+	uint8_t keys[3][WG_KEY_LEN];
+	const char *events[3] = { "evicted", "gone", "evicted" };
+	const char *details[3] = { "reason=idle", "no longer on the device", "reason=operator" };
+	struct installed_seen seen = { 0 };
+	struct events_seen ev = { 0 };
+	struct store *s = open_ok(f);
+
+	for (int i = 0; i < 3; i++) {
+		memset(keys[i], 0x30 + i, WG_KEY_LEN);
+		memcpy(row.public_key, keys[i], WG_KEY_LEN);
+		if (i < 2)
+			assert_int_equal(store_installed_put(s, &row), 0);
+	}
+	memset(row.public_key, 0x40, WG_KEY_LEN);
+	assert_int_equal(store_installed_put(s, &row), 0);
+	assert_int_equal(store_installed_remove_many(s, (const uint8_t (*)[WG_KEY_LEN])keys, events,
+						     details, 3), 0);
+	assert_int_equal(store_installed_foreach(s, collect_installed, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_memory_equal(seen.rows[0].public_key, row.public_key, WG_KEY_LEN);
+	assert_int_equal(store_event_foreach(s, NULL, 0, collect_event, &ev), 0);
+	assert_int_equal(ev.n, 3);
+	assert_string_equal(ev.first, "evicted reason=operator");
+	assert_string_equal(ev.last, "evicted reason=idle");
+	store_close(s);
 }
 
 static void test_events_bounded(void **state)
@@ -604,6 +637,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ratelimit_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_installed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_installed_remove_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),

@@ -6,9 +6,8 @@
 # succeeds on the client's first initiation, and the peer is on the device.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/netns.sh"
+. "$top_srcdir/tests/lib/kernel-guest.sh"
 need_root
-# busybox's sh runs its own applets first, and its ip has no netns.
-ip() { /usr/sbin/ip "$@"; }
 
 GW="kjgw$TEST_ID"
 CL="kjcl$TEST_ID"
@@ -16,15 +15,6 @@ WG_GW="kwg${TEST_ID}g"
 WG_CL="kwg${TEST_ID}c"
 ADMIN=http://127.0.0.1:9180/metrics
 
-# kwg NS IFACE KEYNAME PORT ADDR/PREFIX: a kernel WireGuard interface in NS.
-kwg() {
-	ip -n "$1" link add "$2" type wireguard || fail "kernel WireGuard $2"
-	wg_keypair "$3"
-	wg_setup "$1" "$2" "$TEST_TMP/$3.key" "$4" "$5"
-}
-
-m() { ip netns exec "$GW" wget -q -O - "$ADMIN" |
-	awk -v want="$1" '$1 == want { print int($2); found = 1 } END { if (!found) print 0 }'; }
 
 ns_create "$GW"
 ns_create "$CL"
