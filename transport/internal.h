@@ -152,8 +152,8 @@ struct lws_vhost *transport_internal_vhost(struct transport *t,
 extern const struct lws_protocols transport_protocols[];
 struct transport *transport_of(struct lws *wsi);
 void session_peer_addr(struct lws *wsi, char *out, size_t len);
-/* The key max_sessions_per_ip counts the client under (addr_client_key). */
-void session_peer_client(struct lws *wsi, char *out, size_t len);
+/* session_peer_addr's, and the key max_sessions_per_ip counts it under (addr_client_key). */
+void session_peer(struct lws *wsi, char *remote, size_t rlen, char *client, size_t clen);
 
 /* ends.c: how sessions end */
 const char *session_end_name(enum session_end why);

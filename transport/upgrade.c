@@ -173,8 +173,7 @@ int upgrade_check(struct transport *t, struct lws *wsi, const char *upgrade)
 
 	if (why != UPGRADE_OK)
 		return answer_bad(t, wsi, why);
-	session_peer_addr(wsi, remote, sizeof(remote));
-	session_peer_client(wsi, client, sizeof(client));
+	session_peer(wsi, remote, sizeof(remote), client, sizeof(client));
 	if (t->stopping)
 		return refuse(wsi, remote, 503, t->m.refused_shutdown, "shutting_down", 0);
 	if (atomic_load(&t->sh->sessions) >= t->p.max_sessions)

@@ -36,30 +36,22 @@ struct transport *transport_of(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-static int peer_sockaddr(struct lws *wsi, struct sockaddr_storage *ss)
-{
-	socklen_t len = sizeof(*ss);
-
-	memset(ss, 0, sizeof(*ss));
-	return getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)ss, &len);
-}
-
 /* The client's numeric address, IPv4 without its IPv6-mapped prefix. */
 void session_peer_addr(struct lws *wsi, char *out, size_t len)
 {
-	struct sockaddr_storage ss;
-
-	peer_sockaddr(wsi, &ss);
-	addr_host_text((struct sockaddr *)&ss, out, len);
+	session_peer(wsi, out, len, NULL, 0);
 }
 
-void session_peer_client(struct lws *wsi, char *out, size_t len)
+void session_peer(struct lws *wsi, char *remote, size_t rlen, char *client, size_t clen)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
 	uint8_t key[ADDR_KEY_LEN];
 
-	if (peer_sockaddr(wsi, &ss) < 0 || addr_client_key((struct sockaddr *)&ss, key, out, len) < 0)
-		snprintf(out, len, "unknown");
+	getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &len);
+	addr_host_text((struct sockaddr *)&ss, remote, rlen);
+	if (client && addr_client_key((struct sockaddr *)&ss, key, client, clen) < 0)
+		snprintf(client, clen, "unknown");
 }
 
 static struct log_limit lim_handshake, lim_protocol;
@@ -202,8 +194,7 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s,
 	s->started = time(NULL);
 	s->last_record = clock_usec();
 	s->handshake_deadline = handshake_deadline;
-	session_peer_addr(wsi, s->remote, sizeof(s->remote));
-	session_peer_client(wsi, s->client, sizeof(s->client));
+	session_peer(wsi, s->remote, sizeof(s->remote), s->client, sizeof(s->client));
 	frame_decoder_init(&s->dec);
 	recq_init(&s->sendq, t->p.send_queue, 0);
 	recq_limit_bytes(&s->sendq, (size_t)t->p.send_queue * TRANSPORT_SENDQ_SLOT_BYTES);
