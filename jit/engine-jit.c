@@ -253,6 +253,13 @@ static void count_lookup(struct jit_engine *e, const struct provision_result *r)
 	}
 }
 
+/*
+ * Anyone can make refused keys, up to jit.lookups_per_second of them: one
+ * limit per outcome, so a flood of unknown keys does not hide a control
+ * plane that is down.
+ */
+static struct log_limit lim_refused[PROVISION_OUTCOME_COUNT];
+
 static void result(void *ctx, const struct provision_result *r)
 {
 	struct jit_engine *e = ctx;
@@ -285,8 +292,10 @@ static void result(void *ctx, const struct provision_result *r)
 	} else {
 		if (r->outcome == PROVISION_FAILED)
 			metric_inc(e->m.install_failures);
-		log_info("event=peer_refused key=%s outcome=%s latency_ms=%.1f detail=\"%s\"", b64,
-			 provision_outcome_name(r->outcome), (double)r->latency_us / 1000, r->detail);
+		log_limited(&lim_refused[r->outcome], LOG_LEVEL_INFO,
+			    "event=peer_refused key=%s outcome=%s latency_ms=%.1f detail=\"%s\"", b64,
+			    provision_outcome_name(r->outcome), (double)r->latency_us / 1000,
+			    r->detail);
 	}
 	release_waiters(e, r->key, installed, provision_outcome_name(r->outcome));
 }
