@@ -78,6 +78,12 @@ metric() {
 	curl -fsS "$1" | awk -v want="$2" '$1 == want { print $2; found = 1 } END { if (!found) print 0 }'
 }
 
+# give_test_user FILE...: with $WSSD_TEST_USER set, the files become that
+# user's, for a wssd that reads them after dropping to admin.user.
+give_test_user() {
+	[ -z "${WSSD_TEST_USER:-}" ] || chown "$WSSD_TEST_USER" "$@"
+}
+
 # wssd_conf FILE [SECTION.KEY=VALUE ...]: a wssd configuration for a test:
 # state, database and control socket under $TEST_TMP, no capture, admin on
 # 127.0.0.1:9180 (of the namespace wssd runs in), then each key given.

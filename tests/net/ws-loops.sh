@@ -14,6 +14,7 @@ mkcert old 30
 mkcert new 30
 cp "$TEST_TMP/old.pem" "$TEST_TMP/cert.pem"
 cp "$TEST_TMP/old.key" "$TEST_TMP/key.pem"
+give_test_user "$TEST_TMP/key.pem"
 
 ws_net
 ws_conf

@@ -22,6 +22,7 @@ make_cert() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj "/CN=$1" -addext "subjectAltName=$2" \
 		-keyout "$TEST_TMP/$1.key" -out "$TEST_TMP/$1.pem" 2>/dev/null || fail "openssl req $1"
+	give_test_user "$TEST_TMP/$1.key"
 }
 make_cert gw IP:198.18.0.1
 make_cert other IP:198.18.0.1

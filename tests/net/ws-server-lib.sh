@@ -106,6 +106,7 @@ mkcert() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$2" \
 		-subj "/CN=$1" -keyout "$TEST_TMP/$1.key" -out "$TEST_TMP/$1.pem" 2>/dev/null ||
 		fail "openssl req $1"
+	give_test_user "$TEST_TMP/$1.key"
 }
 fingerprint() {
 	openssl x509 -noout -fingerprint -sha256 -in "$1"

@@ -13,8 +13,8 @@ mkcert new 30
 mkcert other 30
 cp "$TEST_TMP/old.pem" "$TEST_TMP/cert.pem"
 cp "$TEST_TMP/old.key" "$TEST_TMP/key.pem"
-# As admin.user wssd must read the key it reloads (cp keeps the owner).
-[ -z "${WSSD_TEST_USER:-}" ] || chown "$WSSD_TEST_USER" "$TEST_TMP/key.pem"
+# As admin.user wssd must read the key it reloads (a cp onto it keeps the owner).
+give_test_user "$TEST_TMP/key.pem"
 
 # Stands in for systemd's notify socket: one line per datagram.
 python3 -c '
