@@ -24,20 +24,13 @@ GRACE=10
 on_device() { ns_run "$GW" wg show "$WG_GW" peers | grep -qx "$(cat "$TEST_TMP/$1.pub")"; }
 gone() { ! on_device "$1"; }
 
-ns_create "$GW"
-ns_create "$CL"
-ns_link "$GW" 198.18.0.1 "$CL" 198.18.0.2
-kwg "$GW" "$WG_GW" gw 51820 198.19.0.1/24
-kwg "$CL" "$WG_CL" cl 51821 198.19.0.2/24
+kpair
 wg_keypair knock
 wg_keypair hand
 GW_PUB=$(cat "$TEST_TMP/gw.pub")
 
-mkdir -p "$TEST_TMP/state"
-for k in cl:198.19.0.2 knock:198.19.0.4; do
-	"$WSSCTL" --db "$TEST_TMP/state/wssd.db" peer add "$(cat "$TEST_TMP/${k%%:*}.pub")" \
-		"${k#*:}/32" >/dev/null || fail "wssctl peer add ${k%%:*}"
-done
+kregister cl 198.19.0.2
+kregister knock 198.19.0.4
 ns_run "$GW" wg set "$WG_GW" peer "$(cat "$TEST_TMP/hand.pub")" allowed-ips 198.19.0.50/32 ||
 	fail "hand peer"
 wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=netlink \

@@ -15,17 +15,10 @@ WG_GW="kwg${TEST_ID}g"
 WG_CL="kwg${TEST_ID}c"
 ADMIN=http://127.0.0.1:9180/metrics
 
-
-ns_create "$GW"
-ns_create "$CL"
-ns_link "$GW" 198.18.0.1 "$CL" 198.18.0.2
-kwg "$GW" "$WG_GW" gw 51820 198.19.0.1/24
-kwg "$CL" "$WG_CL" cl 51821 198.19.0.2/24
+kpair
 check "the gateway interface starts with no peers" test -z "$(ns_run "$GW" wg show "$WG_GW" peers)"
 
-mkdir -p "$TEST_TMP/state"
-"$WSSCTL" --db "$TEST_TMP/state/wssd.db" peer add "$(cat "$TEST_TMP/cl.pub")" 198.19.0.2/32 \
-	>/dev/null || fail "wssctl peer add"
+kregister cl 198.19.0.2
 wssd_conf "$TEST_TMP/wssd.conf" gateway.interface="$WG_GW" gateway.backend=netlink \
 	websocket.listen=198.18.0.1:8443
 ns_spawn "$GW" /dev/null "$TEST_TMP/wssd.log" "$WSSD" -c "$TEST_TMP/wssd.conf"
