@@ -137,7 +137,11 @@ probe() {
 	shift
 	ns_run "$CL" "$UDPPROBE" --bind "198.18.0.2:$_port" "$@"
 }
-moves() { m 'wssd_peer_moves_total{result="moved"}'; }
+# The v4 client, back on 51821, may be moved back at its next handshake at
+# any time from here on: the probe's moves are told apart by its key.
+probe_moved_once() {
+	test "$(grep -c "event=peer_moved key=$(cat "$TEST_TMP/probe.pub") " "$TEST_TMP/wssd.log")" = 1
+}
 replays() { m 'wssd_jit_lookups_total{source="memory",result="replay"}'; }
 out=$(probe 51841 198.18.0.1:51820 "$GW_PUB" send \
 	"$TEST_TMP/probe.key" "$TEST_TMP/first.init") || fail "udpprobe send"
@@ -146,7 +150,7 @@ sleep 5
 out=$(probe 51842 198.18.0.1:51820 "$GW_PUB" send \
 	"$TEST_TMP/probe.key" "$TEST_TMP/second.init") || fail "udpprobe send again"
 echo "$out" | grep -q 'connected=1' || fail "udpprobe did not connect from its new port: $out"
-check "a new initiation from a new port moves the peer" test "$(moves)" = 2
+check "a new initiation from a new port moves the peer" wait_for 2 probe_moved_once
 check "to that port" test "$(gw_field endpoints probe)" = 198.18.0.2:51842
 sleep 5	# past the 5 s between moves: a replay taken as new would move the peer
 replays0=$(replays)
@@ -158,7 +162,7 @@ check "replay: the peer stays where it was" test "$(gw_field endpoints probe)" =
 out=$(probe 51843 --timeout 1 198.18.0.1:51820 "$GW_PUB" \
 	replay "$TEST_TMP/first.init") || fail "udpprobe replay of the first"
 check "replay of the first initiation: wssd sees a replay" test "$(replays)" = $((replays0 + 2))
-check "replays: wssd moved nothing" test "$(moves)" = 2
+check "replays: wssd moved nothing" probe_moved_once
 check "replays: no move logged to the replaying port" \
 	sh -c "! grep -q 'event=peer_moved.*to=198.18.0.2:51843' '$TEST_TMP/wssd.log'"
 check "replays: the peer stays where it was" test "$(gw_field endpoints probe)" = 198.18.0.2:51842
