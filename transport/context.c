@@ -198,6 +198,7 @@ static void loop_destroy(struct transport *t)
 	if (t->ctx)
 		lws_context_destroy(t->ctx);
 	turn_close(t);
+	trim_close(t);
 	loop_calls_close(t);
 	if (t->loop_open) {
 		uv_run(&t->loop, UV_RUN_DEFAULT);

@@ -73,6 +73,9 @@ struct transport_shared {
 	atomic_uint relay_sockets;
 	atomic_uint pending;		/* not yet upgraded, on every loop */
 	unsigned pending_cap;		/* at most this many pending (listen.c) */
+	atomic_uint trim_peak;		/* most connections held since the last trim (trim.c) */
+	atomic_bool trim_scheduled;
+	_Atomic int64_t trim_next;	/* no trim before */
 	unsigned fd_budget;		/* descriptors for sessions, relay sockets and pending */
 	unsigned fd_limit;		/* RLIMIT_NOFILE, as raised */
 	unsigned n_loops;
@@ -110,6 +113,7 @@ struct transport {
 	struct session *serving;	/* being served from OpenSSL's buffer */
 	struct lws_dll2_owner busy;	/* sessions relaying */
 	lws_sorted_usec_list_t sul_sweep;
+	lws_sorted_usec_list_t sul_trim;	/* malloc_trim after many connections end (trim.c) */
 	char vhost_names[TRANSPORT_MAX_VHOSTS][24];	/* lws keeps the pointers */
 	SSL_CTX *ssl_ctx[TRANSPORT_MAX_VHOSTS];
 	unsigned n_ssl_ctx;
@@ -191,6 +195,11 @@ void turn_close(struct transport *t);
 void turn_tls_read(struct session *s);
 void turn_busy(struct session *s);
 void turn_session_gone(struct session *s);
+
+/* trim.c: memory back to the system once many connections have ended */
+void trim_grew(struct transport *t);
+void trim_shrank(struct transport *t);
+void trim_close(struct transport *t);
 
 /* relay.c: each session's UDP socket towards WireGuard */
 int relay_loop_new(struct transport *t);

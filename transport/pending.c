@@ -67,6 +67,7 @@ static void unlist(struct pending *p)
 	p->older = p->newer = NULL;
 	ip_table_del(&t->sh->pending_ipt, p->client);
 	metric_set(pt->gauge, atomic_fetch_sub(&t->sh->pending, 1) - 1);
+	trim_shrank(t);
 }
 
 static void kill_now(lws_sorted_usec_list_t *sul)
@@ -244,6 +245,7 @@ int pending_start(struct transport *t, struct lws *wsi, bool tls)
 		pt->oldest = p;
 	pt->newest = p;
 	metric_set(pt->gauge, atomic_fetch_add(&t->sh->pending, 1) + 1);
+	trim_grew(t);
 	lws_set_opaque_user_data(wsi, p);
 	lws_sul_schedule(t->ctx, 0, &p->sul, deadline_passed,
 			 (lws_usec_t)t->p.handshake_timeout * LWS_US_PER_SEC);

@@ -205,6 +205,7 @@ static int session_open(struct ws_vhd *vhd, struct lws *wsi, struct session *s,
 	tls_session_open(s);
 	idle_check(&s->sul_idle);
 	metric_set(t->m.sessions, atomic_fetch_add(&t->sh->sessions, 1) + 1);
+	trim_grew(t);
 	metric_inc(t->m.sessions_total);
 	log_info("event=session_open session=%llu remote=%s vhost=%s mode=%s",
 		 (unsigned long long)s->id, s->remote, s->listener, s->binary ? "binary" : "text");
@@ -228,8 +229,10 @@ static void session_closed(struct session *s)
 	relay_discard(s);
 	turn_session_gone(s);
 	tls_session_close(s);
-	if (s->registered)
+	if (s->registered) {
 		atomic_fetch_sub(&t->sh->sessions, 1);
+		trim_shrank(t);
+	}
 	session_remove(&t->st, s);
 	frame_decoder_free(&s->dec);
 	recq_free(&s->sendq);

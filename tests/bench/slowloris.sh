@@ -77,11 +77,16 @@ attack() {
 	row "$1, after"
 	printf '%-28s upgrade p50 during the attack: %s of no attack\n' "" \
 		"$(awk -v a="$during" -v b="$base" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
+	# malloc_trim once pending connections fell (transport/trim.c)
+	grep -o 'event=memory_trimmed.*' "$TEST_TMP/wssd.log" | sed -n "$((trims + 1)),\$p" |
+		sed 's/^/                             /'
+	trims=$(grep -c 'event=memory_trimmed' "$TEST_TMP/wssd.log" || true)
 }
 
 echo "== slowloris: 2,000 half-open TLS connections, ${SECS} s each; wssd with default limits"
 echo "   (max_pending 1024, max_pending_per_ip 16, handshake_timeout 5)"
 row "no attack"
 base=$p50
+trims=0
 attack "from 1 address" 127.1.0.1 1
 attack "from 200 addresses" 127.2.0.1 200

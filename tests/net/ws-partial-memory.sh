@@ -13,8 +13,6 @@
 . "$top_srcdir/tests/lib/netns.sh"
 need_net_tests curl
 . "$top_srcdir/tests/net/ws-server-lib.sh"
-LOAD="$top_builddir/tests/bench/wsload"
-[ -x "$LOAD" ] || skip "tests/bench/wsload is not built"
 N=400
 
 ws_net
@@ -23,24 +21,7 @@ ws_conf
 # arenas growing apart blur a difference of a few KiB a session.
 wssd_start -s websocket.max_sessions_per_ip=2000 -s websocket.max_pending_per_ip=300 \
 	-s websocket.idle_timeout=3600 -s websocket.threads=1
-sessions_are() {
-	metric_is wssd_sessions "$1"
-}
-# load NAME [--partial BYTES]: N more sessions, held until the test ends.
-load() {
-	name=$1
-	shift
-	ns_spawn "$CL" "$TEST_TMP/$name.out" "$TEST_TMP/$name.out" "$LOAD" --insecure --sessions "$N" \
-		"$@" wss://198.18.0.1:8443/
-	at_exit "kill $SPAWN_PID"
-	wait_for 60 grep -q '^ready=' "$TEST_TMP/$name.out" || fail "$name: sessions not ready"
-	grep -q "^ready=$N failed=0" "$TEST_TMP/$name.out" || fail "$name: $(cat "$TEST_TMP/$name.out")"
-}
 
-# mem FIELD: a field of wssd's /proc status, in KiB.
-mem() {
-	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$WSSD_PID/status"
-}
 sample() {
 	sleep 2	# the last handshakes' buffers released
 	echo "$(mem VmRSS) $(mem VmData)"
@@ -50,15 +31,15 @@ each() {
 	awk -v n="$N" -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / n }'
 }
 
-load warm
+idle_sessions warm "$N"
 check "$N idle sessions to warm up" wait_for 30 sessions_are "$N"
 set -- $(sample)
 rss0=$1 data0=$2
-load idle
+idle_sessions idle "$N"
 check "$N more idle sessions" wait_for 30 sessions_are $((2 * N))
 set -- $(sample)
 rss1=$1 data1=$2
-load partial --partial 5
+idle_sessions partial "$N" --partial 5
 check "$N more, each mid-record" wait_for 30 sessions_are $((3 * N))
 set -- $(sample)
 rss2=$1 data2=$2

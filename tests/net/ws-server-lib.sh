@@ -48,6 +48,32 @@ wssd_start() {
 	wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" || fail "wssd did not start"
 }
 
+# idle_sessions NAME N [WSLOAD_ARGS...]: N more TLS sessions from $CL that
+# send their magic and wait, held until the test ends; IDLE_PID is the
+# client's.
+idle_sessions() {
+	load=$top_builddir/tests/bench/wsload
+	[ -x "$load" ] || skip "tests/bench/wsload is not built"
+	name=$1 n=$2
+	shift 2
+	ns_spawn "$CL" "$TEST_TMP/$name.out" "$TEST_TMP/$name.out" "$load" --insecure \
+		--sessions "$n" "$@" wss://198.18.0.1:8443/
+	IDLE_PID=$SPAWN_PID
+	at_exit "kill $IDLE_PID"
+	wait_for 60 grep -q '^ready=' "$TEST_TMP/$name.out" || fail "$name: sessions not ready"
+	grep -q "^ready=$n failed=0" "$TEST_TMP/$name.out" || fail "$name: $(cat "$TEST_TMP/$name.out")"
+}
+
+# mem FIELD: a field of wssd's /proc status (VmRSS, VmData), in KiB.
+mem() {
+	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$WSSD_PID/status"
+}
+
+# sessions_are N: wssd has N sessions open.
+sessions_are() {
+	metric_is wssd_sessions "$1"
+}
+
 # m NAME{labels}: one metric of the running wssd.
 m() {
 	ns_metric "$GW" "$ADMIN" "$1"
