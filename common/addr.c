@@ -155,6 +155,7 @@ int addr_client_key(const struct sockaddr *sa, uint8_t key[ADDR_KEY_LEN], char *
 {
 	struct sockaddr_storage ss = { 0 };
 	char buf[INET6_ADDRSTRLEN];
+	uint32_t scope;
 
 	if (sa->sa_family == AF_INET)
 		memcpy(&ss, sa, sizeof(struct sockaddr_in));
@@ -174,11 +175,18 @@ int addr_client_key(const struct sockaddr *sa, uint8_t key[ADDR_KEY_LEN], char *
 		return 0;
 	}
 	memcpy(key, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr, 8);
+	/* fe80::/64 is on every link: which link it came by tells clients apart. */
+	scope = IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)&ss)->sin6_addr)
+			? ((struct sockaddr_in6 *)&ss)->sin6_scope_id : 0;
+	memcpy(key + 8, &scope, sizeof(scope));
 	if (text) {
-		struct in6_addr prefix;
+		struct in6_addr prefix = { 0 };
+		int n;
 
-		memcpy(prefix.s6_addr, key, ADDR_KEY_LEN);
-		snprintf(text, textlen, "%s/64", inet_ntop(AF_INET6, &prefix, buf, sizeof(buf)));
+		memcpy(prefix.s6_addr, key, 8);
+		n = snprintf(text, textlen, "%s/64", inet_ntop(AF_INET6, &prefix, buf, sizeof(buf)));
+		if (scope && n >= 0 && (size_t)n < textlen)
+			snprintf(text + n, textlen - (size_t)n, "%%%u", (unsigned)scope);
 	}
 	return 0;
 }

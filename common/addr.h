@@ -39,8 +39,9 @@ void addr_host_text(const struct sockaddr *sa, char *out, size_t len);
 /*
  * What a client's address counts as for per-address limits: an IPv4
  * address as itself, an IPv6 one as its /64 (one end site gets a whole
- * /64, so counting addresses would count nothing). key is 16 bytes; text,
- * when not NULL, gets "A.B.C.D" or "PREFIX::/64". -EAFNOSUPPORT.
+ * /64, so counting addresses would count nothing), a link-local one as
+ * fe80::/64 on its link. key is 16 bytes; text, when not NULL, gets
+ * "A.B.C.D", "PREFIX::/64" or "fe80::/64%SCOPE". -EAFNOSUPPORT.
  */
 #define ADDR_KEY_LEN 16
 #define ADDR_KEY_TEXT 48

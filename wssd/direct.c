@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/bucket.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -32,18 +33,6 @@ struct direct {
 	int64_t now;		/* of the current read */
 	struct path_metrics m;
 };
-
-/* What a source counts as: an IPv4 address (mapped), an IPv6 address's /64. */
-static void source_key(const struct sockaddr_storage *ss, uint8_t key[SRCLIMIT_KEY_LEN])
-{
-	memset(key, 0, SRCLIMIT_KEY_LEN);
-	if (ss->ss_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else {
-		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
-	}
-}
 
 int direct_open(struct direct **out, const struct wssd_config *cfg,
 		const uint8_t public_key[WG_KEY_LEN], char *err, size_t errlen)
@@ -89,6 +78,8 @@ void direct_free(struct direct *d)
 	free(d);
 }
 
+_Static_assert(SRCLIMIT_KEY_LEN == ADDR_KEY_LEN, "a source is a client key");
+
 static void on_packet(void *ctx, const struct capture_packet *pkt)
 {
 	struct direct *d = ctx;
@@ -96,8 +87,9 @@ static void on_packet(void *ctx, const struct capture_packet *pkt)
 	struct jit_request req;
 
 	metric_inc(d->m.initiations);
-	source_key(&pkt->src, key);
-	if (!srclimit_take(d->sources, key, d->now)) {
+	/* an address, an IPv6 /64, a link-local /64 on its link (the capture's scope) */
+	if (addr_client_key((const struct sockaddr *)&pkt->src, key, NULL, 0) < 0 ||
+	    !srclimit_take(d->sources, key, d->now)) {
 		metric_inc(d->m.limited);
 		return;
 	}

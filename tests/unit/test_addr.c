@@ -105,6 +105,17 @@ static void client_keys(void **state)
 	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, NULL, 0), 0);
 	assert_memory_not_equal(ka, kb, ADDR_KEY_LEN);
 
+	/* Link-local: fe80::/64 of one link is one client, of another link another. */
+	assert_int_equal(addr_numeric("fe80::1%1", 443, &a, NULL), 0);
+	assert_int_equal(addr_numeric("fe80::2%1", 443, &b, NULL), 0);
+	assert_int_equal(addr_client_key((struct sockaddr *)&a, ka, text, sizeof(text)), 0);
+	assert_string_equal(text, "fe80::/64%1");
+	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, NULL, 0), 0);
+	assert_memory_equal(ka, kb, ADDR_KEY_LEN);
+	assert_int_equal(addr_numeric("fe80::1%2", 443, &b, NULL), 0);
+	assert_int_equal(addr_client_key((struct sockaddr *)&b, kb, NULL, 0), 0);
+	assert_memory_not_equal(ka, kb, ADDR_KEY_LEN);
+
 	/* IPv4, and IPv4 seen on a dual-stack socket, are the same client. */
 	assert_int_equal(addr_parse("198.18.0.2:1", &a, NULL), 0);
 	assert_int_equal(addr_parse("[::ffff:198.18.0.2]:2", &b, NULL), 0);
