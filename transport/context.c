@@ -144,6 +144,7 @@ static void shared_free(struct transport_shared *sh)
 {
 	ip_table_free(&sh->ipt);
 	ip_table_free(&sh->pending_ipt);
+	SSL_CTX_free(sh->unused_client_ctx);
 	free(sh);
 }
 
@@ -161,6 +162,11 @@ int transport_create(const struct transport_params *p, struct transport **out)
 		return -ENOMEM;
 	ip_table_init(&sh->ipt);
 	ip_table_init(&sh->pending_ipt);
+	sh->unused_client_ctx = SSL_CTX_new(TLS_client_method());
+	if (!sh->unused_client_ctx) {
+		shared_free(sh);
+		return -ENOMEM;
+	}
 	sh->n_loops = p->threads ? p->threads : 1;
 	lws_set_log_level(lws_levels(), lws_log_emit);
 	ret = loop_create(p, sh, 0, &sh->loops[0]);

@@ -78,6 +78,12 @@ struct transport_shared {
 	_Atomic int64_t trim_next;	/* no trim before */
 	unsigned fd_budget;		/* descriptors for sessions, relay sockets and pending */
 	unsigned fd_limit;		/* RLIMIT_NOFILE, as raised */
+	/*
+	 * Given to lws as every TLS vhost's client context: left to itself, lws
+	 * builds one a loop, loading the system's CA store into it (about 1 MB),
+	 * for client connections wssd never makes from them.
+	 */
+	SSL_CTX *unused_client_ctx;
 	unsigned n_loops;
 	unsigned next_loop;		/* loop 0's turn for handing out connections */
 	struct transport *loops[TRANSPORT_MAX_THREADS];

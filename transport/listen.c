@@ -108,6 +108,7 @@ static int create_vhost(struct transport *t, const struct transport_listener *l,
 		info.ssl_cert_filepath = t->p.cert;
 		info.ssl_private_key_filepath = t->p.key;
 		info.ssl_info_event_mask = SSL_CB_EXIT | SSL_CB_HANDSHAKE_DONE;
+		info.provided_client_ssl_ctx = t->sh->unused_client_ctx;
 	}
 	if (!lws_create_vhost(t->ctx, &info)) {
 		log_warnx("event=listen_failed address=%s port=%u tls=%d", l->host, l->port, l->tls);
