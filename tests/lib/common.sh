@@ -78,6 +78,12 @@ metric() {
 	curl -fsS "$1" | awk -v want="$2" '$1 == want { print $2; found = 1 } END { if (!found) print 0 }'
 }
 
+# built_with_asan: wssd is an ASan build, whose shadow memory and
+# quarantine keep resident sizes from saying anything.
+built_with_asan() {
+	ldd "$WSSD" | grep -q libasan
+}
+
 # give_test_user FILE...: with $WSSD_TEST_USER set, the files become that
 # user's, for a wssd that reads them after dropping to admin.user.
 give_test_user() {

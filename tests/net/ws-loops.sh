@@ -83,7 +83,7 @@ one=$(rss_with 1)
 eight=$(rss_with 8)
 per=$(( (eight - one) / 7 ))
 echo "wssd RSS: $one KiB with 1 loop, $eight KiB with 8: $per KiB a loop"
-if ldd "$WSSD" | grep -q libasan; then
+if built_with_asan; then
 	# ASan's shadow memory and quarantine: resident sizes say nothing here.
 	pass "RSS not compared under ASan"
 else

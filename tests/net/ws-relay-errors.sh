@@ -24,9 +24,6 @@ udp_inodes() {
 	awk 'NR > 1 { print $10 }' "/proc/$WSSD_PID/net/udp" | sort >"$TEST_TMP/udp.inodes"
 	comm -12 "$TEST_TMP/fd.inodes" "$TEST_TMP/udp.inodes"
 }
-rss_kib() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$WSSD_PID/status"
-}
 
 kill "$ECHO_PID"
 wait "$ECHO_PID" 2>/dev/null
@@ -51,7 +48,7 @@ check "through the same relay socket" test "$(udp_inodes)" = "$before"
 touch "$TEST_TMP/end"
 check "that session ends well" wait "$PROBE_PID"
 
-base=$(rss_kib)
+base=$(mem VmRSS)
 rm -f "$TEST_TMP/done"
 pids=
 for k in 0 1 2 3 4 5 6 7 8 9; do
@@ -71,14 +68,14 @@ relayed() {
 }
 check "every datagram was relayed towards WireGuard" wait_for 30 relayed
 sleep 1	# the answers reach the queues
-busy=$(rss_kib)
+busy=$(mem VmRSS)
 touch "$TEST_TMP/done"
 for p in $pids; do
 	wait "$p"
 done
 check "sessions closed" wait_for 10 metric_is wssd_sessions 0
-after=$(rss_kib)
-if ldd "$WSSD" | grep -q libasan; then
+after=$(mem VmRSS)
+if built_with_asan; then
 	# ASan keeps freed memory in quarantine: resident sizes say nothing here.
 	pass "RSS not compared under ASan ($base -> $busy -> $after KiB)"
 else

@@ -30,7 +30,7 @@ check "wssd trims its heap once they have" wait_for 10 logged 'event=memory_trim
 grep -o 'event=memory_trimmed.*' "$TEST_TMP/wssd.log"
 after=$(mem VmRSS)
 echo "wssd RSS: $base KiB before, $peak KiB with $N sessions, $after KiB after they ended"
-if ldd "$WSSD" | grep -q libasan; then
+if built_with_asan; then
 	# ASan keeps freed memory in quarantine, out of glibc's reach.
 	pass "RSS not compared under ASan"
 else
