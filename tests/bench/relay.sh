@@ -22,9 +22,10 @@
 #     direct  64 UDP sockets straight to the echo over the veth;
 #     relay   1, 64 and 1,000 TLS WebSocket sessions through wssd, with
 #             websocket.threads 1 and 2.
-#     Printed: echoes/s, p50/p99 latency, and wssd's CPU per echo and
-#     syscalls per echo over the measured seconds (perf stat, else
-#     strace -c, whichever is installed).
+#     Printed: echoes/s, p50/p99 latency, and wssd's CPU per echo (with
+#     the part of it spent in the kernel, from /proc) and syscalls per echo
+#     over the measured seconds (perf stat, else strace -c, whichever is
+#     installed).
 # (c) Memory: wssd's resident set (VmRSS) with no session, then with 1,000
 #     and with 10,000 idle TLS sessions (handshake, upgrade, magic, nothing
 #     more; wssd restarted between the two), printed per session, with the
@@ -78,6 +79,10 @@ stop_wssd() {
 
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$WSSD_PID/stat"
+}
+
+kernel_ticks() {
+	awk '{ print $15 }' "/proc/$WSSD_PID/stat"
 }
 
 rss_kib() {
@@ -161,9 +166,9 @@ echo_run() {
 		wait_for 120 grep -q '^ready=' "$TEST_TMP/echo-$name.txt" ||
 			fail "$name: sessions not ready"
 		sleep 1.2	# wsload's warm-up, and a little
-		c0=$(cpu_ticks)
+		c0=$(cpu_ticks) k0=$(kernel_ticks)
 		sc=$(syscalls "$((SECS - 1))")
-		c1=$(cpu_ticks)
+		c1=$(cpu_ticks) k1=$(kernel_ticks)
 	fi
 	wait "$lpid" || fail "$name: $(cat "$TEST_TMP/echo-$name.err")"
 	line=$(grep '^echo ' "$TEST_TMP/echo-$name.txt") || fail "$name: no echo line"
@@ -171,8 +176,11 @@ echo_run() {
 	lat=$(echo "$line" | sed -n 's/.*p50_us=\([0-9]*\) p99_us=\([0-9]*\).*/\1 \2/p')
 	bad=$(echo "$line" | sed -n 's/.*lost=\([0-9]*\) bad=\([0-9]*\).*/lost \1, bad \2/p')
 	if [ -n "$WSSD_PID" ]; then
-		per=$(awk -v c="$((c1 - c0))" -v hz="$HZ" -v s="$sc" -v p="$pps" -v d="$((SECS - 1))" \
-			'BEGIN { e = p * d; if (e > 0) printf "%6.2f us CPU %5.2f syscalls", 1e6 * c / hz / e, (s == "n/a" ? 0 : s / e); else print "n/a" }')
+		per=$(awk -v c="$((c1 - c0))" -v k="$((k1 - k0))" -v hz="$HZ" -v s="$sc" -v p="$pps" \
+			-v d="$((SECS - 1))" 'BEGIN { e = p * d
+			if (e > 0) printf "%6.2f us CPU (%5.2f in the kernel) %5.2f syscalls",
+				1e6 * c / hz / e, 1e6 * k / hz / e, (s == "n/a" ? 0 : s / e)
+			else print "n/a" }')
 	else
 		per="(baseline)"
 	fi
