@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static enum log_level log_min = LOG_LEVEL_INFO;
+/* Every thread reads it; a reload (SIGHUP) sets it on the main one. */
+static _Atomic int log_min = LOG_LEVEL_INFO;
 static bool log_timestamps;
 
 static const char *const level_names[] = {
@@ -21,18 +23,18 @@ static const char *const level_names[] = {
 
 void log_init(enum log_level min_level, bool timestamps)
 {
-	log_min = min_level;
+	atomic_store_explicit(&log_min, min_level, memory_order_relaxed);
 	log_timestamps = timestamps;
 }
 
 void log_set_level(enum log_level min_level)
 {
-	log_min = min_level;
+	atomic_store_explicit(&log_min, min_level, memory_order_relaxed);
 }
 
 enum log_level log_get_level(void)
 {
-	return log_min;
+	return (enum log_level)atomic_load_explicit(&log_min, memory_order_relaxed);
 }
 
 int log_level_parse(const char *name, enum log_level *out)
@@ -52,7 +54,7 @@ log_vemit(enum log_level level, const char *err, const char *fmt, va_list ap)
 {
 	char msg[2048], stamp[40] = "", errfield[300] = "";
 
-	if (level < log_min)
+	if (level < log_get_level())
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_timestamps) {
@@ -109,7 +111,7 @@ void log_limited(struct log_limit *lim, enum log_level level, const char *fmt, .
 	char msg[2048];
 	va_list ap;
 
-	if (level < log_min)
+	if (level < log_get_level())
 		return;
 	pthread_mutex_lock(&limit_lock);
 	if (now - lim->window_start >= (int64_t)LOG_LIMIT_SECONDS * 1000000) {

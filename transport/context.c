@@ -53,6 +53,11 @@ static int lws_levels(void)
 						   : LLL_ERR | LLL_WARN;
 }
 
+void transport_log_level_changed(void)
+{
+	lws_set_log_level(lws_levels(), lws_log_emit);
+}
+
 void transport_loop_stop(struct transport *t)
 {
 	t->done = true;
@@ -168,7 +173,7 @@ int transport_create(const struct transport_params *p, struct transport **out)
 		return -ENOMEM;
 	}
 	sh->n_loops = p->threads ? p->threads : 1;
-	lws_set_log_level(lws_levels(), lws_log_emit);
+	transport_log_level_changed();
 	ret = loop_create(p, sh, 0, &sh->loops[0]);
 	if (ret < 0) {
 		shared_free(sh);

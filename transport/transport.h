@@ -145,6 +145,23 @@ void transport_shutdown(struct transport *t, unsigned grace_seconds);
 int transport_reload_cert(struct transport *t, const char *cert, const char *key,
 			  char *err, size_t errlen);
 
+/*
+ * What may change while sessions run (a reload); the other parameters
+ * size the descriptor budget, the libwebsockets contexts and each
+ * session's queues at start.
+ */
+struct transport_limits {
+	unsigned max_sessions_per_ip;	/* for sessions that come next; none is closed */
+	unsigned max_pending_per_ip;	/* at most what the descriptor budget gave pending */
+	unsigned idle_timeout;		/* seconds; every open session is checked again */
+};
+
+/* Sets them on every loop, on the loop's thread. */
+void transport_set_limits(struct transport *t, const struct transport_limits *l);
+
+/* libwebsockets' own lines follow log_get_level() again (its notices at debug). */
+void transport_log_level_changed(void);
+
 void transport_set_hooks(struct transport *t, const struct transport_hooks *hooks);
 
 /*

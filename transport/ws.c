@@ -435,6 +435,28 @@ void transport_foreach_session(struct transport *t,
 		loop_call(transport_loop(t, i), foreach_loop, &f);
 }
 
+static void set_limits(struct transport *t, void *arg)
+{
+	const struct transport_limits *l = arg;
+	bool idle_changed = l->idle_timeout != t->p.idle_timeout;
+
+	t->p.max_sessions_per_ip = l->max_sessions_per_ip;
+	t->p.max_pending_per_ip = l->max_pending_per_ip < t->sh->pending_cap
+					  ? l->max_pending_per_ip : t->sh->pending_cap;
+	t->p.idle_timeout = l->idle_timeout;
+	if (!idle_changed)
+		return;
+	/* Each check is due at the old timeout: checked again now, it takes the new one. */
+	for (struct session *s = t->st.all; s; s = s->next)
+		lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check, 1);
+}
+
+void transport_set_limits(struct transport *t, const struct transport_limits *l)
+{
+	for (unsigned i = 0; i < transport_loops(t); i++)
+		loop_call(transport_loop(t, i), set_limits, (void *)l);
+}
+
 unsigned transport_session_count(const struct transport *t)
 {
 	return atomic_load(&t->sh->sessions);

@@ -558,52 +558,107 @@ void config_client_url(const struct wssd_config *cfg, char *buf, size_t size)
 	snprintf(buf, size, "%s://%s:%u/", cfg->n_listen ? "wss" : "ws", host, a->port);
 }
 
+/* A key's value as a file would say it. */
+static void key_text(const struct wssd_config *cfg, const struct key_spec *k, char *buf,
+		     size_t len)
+{
+	const void *field = (const char *)cfg + k->offset;
+
+	switch (k->type) {
+	case KEY_STRING:
+	case KEY_HOST:
+		snprintf(buf, len, "%s", (const char *)field);
+		return;
+	case KEY_UINT:
+		snprintf(buf, len, "%u", k->size == sizeof(uint16_t) ? *(const uint16_t *)field
+								      : *(const unsigned *)field);
+		return;
+	case KEY_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "on" : "off");
+		return;
+	case KEY_ENUM:
+		snprintf(buf, len, "%s", k->choices[*(const int *)field]);
+		return;
+	case KEY_ADDR: {
+		const struct config_addr *a = field;
+
+		snprintf(buf, len, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host, a->port);
+		return;
+	}
+	case KEY_ADDR_LIST: {
+		const struct config_addr *a = field;
+		unsigned n = *(const unsigned *)((const char *)cfg + k->size);
+		size_t used = 0;
+
+		buf[0] = '\0';
+		for (unsigned j = 0; j < n && used < len; j++)
+			used += (size_t)snprintf(buf + used, len - used,
+						 strchr(a[j].host, ':') ? "%s[%s]:%u" : "%s%s:%u",
+						 j ? ", " : "", a[j].host, a[j].port);
+		return;
+	}
+	}
+}
+
+#define KEY_TEXT_MAX (PATH_MAX + 64)
+
 void config_dump(const struct wssd_config *cfg, void *stdio_file)
 {
 	FILE *f = stdio_file;
 	const char *prev = "";
+	char text[KEY_TEXT_MAX];
 
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key_spec *k = &keys[i];
-		const void *field = (const char *)cfg + k->offset;
 		const char *dot = strchr(k->name, '.');
 		size_t seclen = (size_t)(dot - k->name);
 
 		if (strncmp(prev, k->name, seclen) || prev[seclen] != '.')
 			fprintf(f, "%s[%.*s]\n", i ? "\n" : "", (int)seclen, k->name);
 		prev = k->name;
-		fprintf(f, "%s = ", dot + 1);
-		switch (k->type) {
-		case KEY_STRING:
-		case KEY_HOST:
-			fprintf(f, "%s\n", (const char *)field);
-			break;
-		case KEY_UINT:
-			fprintf(f, "%u\n", k->size == sizeof(uint16_t) ? *(const uint16_t *)field
-								      : *(const unsigned *)field);
-			break;
-		case KEY_BOOL:
-			fprintf(f, "%s\n", *(const bool *)field ? "on" : "off");
-			break;
-		case KEY_ENUM:
-			fprintf(f, "%s\n", k->choices[*(const int *)field]);
-			break;
-		case KEY_ADDR: {
-			const struct config_addr *a = field;
-
-			fprintf(f, strchr(a->host, ':') ? "[%s]:%u\n" : "%s:%u\n", a->host, a->port);
-			break;
-		}
-		case KEY_ADDR_LIST: {
-			const struct config_addr *a = field;
-			unsigned n = *(const unsigned *)((const char *)cfg + k->size);
-
-			for (unsigned j = 0; j < n; j++)
-				fprintf(f, strchr(a[j].host, ':') ? "%s[%s]:%u" : "%s%s:%u",
-					j ? ", " : "", a[j].host, a[j].port);
-			fputc('\n', f);
-			break;
-		}
-		}
+		key_text(cfg, k, text, sizeof(text));
+		fprintf(f, "%s = %s\n", dot + 1, text);
 	}
+}
+
+void config_each_change(const struct wssd_config *a, const struct wssd_config *b,
+			void (*fn)(void *arg, const char *key, const char *from, const char *to),
+			void *arg)
+{
+	char x[KEY_TEXT_MAX], y[KEY_TEXT_MAX];
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		key_text(a, &keys[i], x, sizeof(x));
+		key_text(b, &keys[i], y, sizeof(y));
+		if (strcmp(x, y))
+			fn(arg, keys[i].name, x, y);
+	}
+}
+
+int config_copy_key(struct wssd_config *dst, const struct wssd_config *src, const char *name)
+{
+	const struct key_spec *k = find_key(name);
+	size_t size;
+
+	if (!k)
+		return -ENOENT;
+	switch (k->type) {
+	case KEY_BOOL:
+		size = sizeof(bool);
+		break;
+	case KEY_ENUM:
+		size = sizeof(int);
+		break;
+	case KEY_ADDR:
+		size = sizeof(struct config_addr);
+		break;
+	case KEY_ADDR_LIST:
+		size = sizeof(struct config_addr) * CONFIG_MAX_LISTEN;
+		memcpy((char *)dst + k->size, (const char *)src + k->size, sizeof(unsigned));
+		break;
+	default:
+		size = k->size;
+	}
+	memcpy((char *)dst + k->offset, (const char *)src + k->offset, size);
+	return 0;
 }

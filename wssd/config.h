@@ -131,4 +131,12 @@ void config_client_url(const struct wssd_config *cfg, char *buf, size_t size);
 /* Writes every key with its current value as an INI file. */
 void config_dump(const struct wssd_config *cfg, void *stdio_file);
 
+/* Calls fn for each key whose value differs between a and b, as text. */
+void config_each_change(const struct wssd_config *a, const struct wssd_config *b,
+			void (*fn)(void *arg, const char *key, const char *from, const char *to),
+			void *arg);
+
+/* Copies one key's value from src; -ENOENT for a name that is no key. */
+int config_copy_key(struct wssd_config *dst, const struct wssd_config *src, const char *name);
+
 #endif

@@ -340,6 +340,15 @@ static void request(struct ctl_conn *c, char *line)
 			memcpy(c->key, r.key, WG_KEY_LEN);
 			to_engine(c, &r);
 		}
+	} else if (!strcmp(cmd, "reload")) {
+		char report[CTL_REPORT_MAX];
+
+		if (*arg)
+			answer_error(c, "usage: reload");
+		else if (c->ctl->reload(c->ctl->reload_arg, report, sizeof(report)) < 0)
+			answer_error(c, "%s", report);
+		else
+			answer_ok(c, report);
 	} else if (!strcmp(cmd, "pubkey")) {
 		if (!c->ctl->pl) {
 			answer_error(c, "%s", no_jit);
@@ -350,8 +359,8 @@ static void request(struct ctl_conn *c, char *line)
 			answer_ok(c, line);
 		}
 	} else {
-		answer_error(c, "unknown command \"%.64s\" (sessions, stats, installed, evict, pubkey)",
-		       cmd);
+		answer_error(c, "unknown command \"%.64s\" (sessions, stats, installed, evict, pubkey, "
+			     "reload)", cmd);
 	}
 }
 

@@ -18,9 +18,11 @@ struct transport;
  *
  * sessions [json], stats [json] and installed [json] answer a table (JSON
  * with "json"); evict KEY answers "evicted KEY"; pubkey the gateway's
- * public key in base64.
+ * public key in base64; reload does what SIGHUP does and answers what
+ * changed.
  */
 #define CTL_LINE_MAX 1024
+#define CTL_REPORT_MAX 8192
 
 /* The control vhost's user data. */
 struct ctl {
@@ -29,6 +31,9 @@ struct ctl {
 	time_t started;
 	struct ctl_conn *conns;		/* open connections, for answers that come later */
 	uint64_t next_id;
+	/* The daemon's reload: a report of lines, or -errno and one line saying why. */
+	int (*reload)(void *arg, char *report, size_t len);
+	void *reload_arg;
 };
 
 const struct lws_protocols *ctl_protocols(void);

@@ -68,6 +68,11 @@ fail:
 	return ret;
 }
 
+int direct_set_rate(struct direct *d, unsigned rate)
+{
+	return srclimit_set_rate(d->sources, rate, bucket_burst(rate));
+}
+
 void direct_free(struct direct *d)
 {
 	if (!d)

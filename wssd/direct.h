@@ -25,6 +25,8 @@ int direct_open(struct direct **out, const struct wssd_config *cfg,
 		const uint8_t public_key[WG_KEY_LEN], char *err, size_t errlen);
 /* Serves it on t's loop. Before jit_engine_start (the port is made here). */
 int direct_attach(struct direct *d, struct jit_engine *e, struct transport *t);
+/* capture.initiations_per_second, on the thread of the loop that serves it. */
+int direct_set_rate(struct direct *d, unsigned rate);
 /* After the transport that served it and the engine are gone. */
 void direct_free(struct direct *d);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,32 @@ struct daemon {
 	char key[PATH_MAX];
 	int64_t not_after;
 	int sigfd;
+	/* What the configuration was read from, again at each reload. */
+	const char *config_path;	/* -c, or NULL: CONFIG_DEFAULT_PATH if it exists */
+	char **sets;			/* -s, after the file */
+	int n_sets;
 };
+
+/*
+ * The keys a reload (SIGHUP, wssctl reload) applies while running. Any
+ * other key whose value differs is logged and keeps its value until a
+ * restart: it sizes or opens something at start (listeners, loops,
+ * descriptor budget, queues, the device, the store, the JIT engine).
+ */
+static const char *const live_keys[] = {
+	"log.level",
+	"websocket.cert",
+	"websocket.key",
+	"websocket.self_signed",
+	"websocket.max_sessions_per_ip",
+	"websocket.max_pending_per_ip",
+	"websocket.idle_timeout",
+	"websocket.initiations_per_second",
+	"websocket.refused_close_after",
+	"capture.initiations_per_second",
+};
+static const char *const cert_keys[] = { "websocket.cert", "websocket.key",
+					 "websocket.self_signed" };
 
 static void usage(FILE *f)
 {
@@ -284,20 +310,157 @@ static int drop_privileges(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-static void reload_certs(struct daemon *d)
+/* A pair that does not load leaves the served one, its paths and its expiry. */
+static int reload_certs(struct daemon *d, char *err, size_t errlen)
 {
-	char err[512], q[600];
+	char q[600], cert[PATH_MAX], key[PATH_MAX];
+	int64_t not_after = d->not_after;
 	int ret;
 
-	ret = prepare_certs(d, err, sizeof(err));
+	memcpy(cert, d->cert, sizeof(cert));
+	memcpy(key, d->key, sizeof(key));
+	ret = prepare_certs(d, err, errlen);
 	if (ret == 0)
-		ret = transport_reload_cert(d->t, d->cert, d->key, err, sizeof(err));
+		ret = transport_reload_cert(d->t, d->cert, d->key, err, errlen);
 	if (ret < 0) {
+		memcpy(d->cert, cert, sizeof(cert));
+		memcpy(d->key, key, sizeof(key));
+		d->not_after = not_after;
 		log_warnx("event=cert_reload_failed error=%s", log_quote(q, sizeof(q), err));
-		return;
+		return ret;
 	}
 	log_info("event=cert_reloaded cert=%s not_after=%lld expires_in=%lld", d->cert,
 		 (long long)d->not_after, (long long)(d->not_after - (int64_t)time(NULL)));
+	return 0;
+}
+
+static bool is_live(const char *key)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(live_keys[i], key))
+			return true;
+	return false;
+}
+
+/* What a reload found: the report for wssctl, and the keys for the log. */
+struct reload_report {
+	char *text;
+	size_t len, used;
+	char applied[512], restart[512];
+	const struct wssd_config *next;
+	struct daemon *d;
+};
+
+static void __attribute__((format(printf, 2, 3))) report(struct reload_report *r,
+							 const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->used >= r->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(r->text + r->used, r->len - r->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		r->used += (size_t)n < r->len - r->used ? (size_t)n : r->len - r->used - 1;
+}
+
+static void list_add(char *list, size_t size, const char *key)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, size - n, "%s%s", n ? "," : "", key);
+}
+
+static void on_change(void *arg, const char *key, const char *from, const char *to)
+{
+	struct reload_report *r = arg;
+	char q1[600], q2[600];
+
+	if (is_live(key)) {
+		config_copy_key(&r->d->cfg, r->next, key);
+		list_add(r->applied, sizeof(r->applied), key);
+		report(r, "applied %s = %s (was %s)\n", key, to, from);
+		return;
+	}
+	list_add(r->restart, sizeof(r->restart), key);
+	report(r, "restart needed %s = %s (running %s)\n", key, to, from);
+	log_warnx("event=config_restart_needed key=%s file=%s running=%s", key,
+		  log_quote(q1, sizeof(q1), to), log_quote(q2, sizeof(q2), from));
+}
+
+static void apply_live(struct daemon *d)
+{
+	const struct wssd_config *cfg = &d->cfg;
+	struct transport_limits l = {
+		.max_sessions_per_ip = cfg->max_sessions_per_ip,
+		.max_pending_per_ip = cfg->max_pending_per_ip,
+		.idle_timeout = cfg->idle_timeout,
+	};
+
+	log_set_level((enum log_level)cfg->log_level);
+	transport_log_level_changed();
+	transport_set_limits(d->t, &l);
+	if (d->pl && pipeline_set_limits(d->pl, cfg) < 0)
+		log_warnx("event=capture_rate_refused rate=%u", cfg->capture_initiations_per_second);
+}
+
+/*
+ * SIGHUP and wssctl reload, on the first loop's thread: the file (and the
+ * -s flags) read again and checked whole; the keys that can change live
+ * take their new values, the others are named; then the certificate is
+ * loaded again, from the new paths if they changed (the old ones stay if
+ * it fails). A file that does not load changes nothing, and the
+ * certificate is still loaded again from the running paths. 0, or -errno
+ * with one line in out saying why.
+ */
+static int reload(void *arg, char *out, size_t outlen)
+{
+	struct daemon *d = arg;
+	struct wssd_config *next = malloc(sizeof(*next)), *old = malloc(sizeof(*old));
+	struct reload_report r = { .text = out, .len = outlen, .next = next, .d = d };
+	char err[1024], q[1100];
+	int ret;
+
+	out[0] = '\0';
+	if (!next || !old) {
+		ret = -ENOMEM;
+		report(&r, "no memory");
+		goto out;
+	}
+	ret = load_config(next, d->config_path, d->sets, d->n_sets, err, sizeof(err));
+	if (ret < 0) {
+		log_warnx("event=config_reload_failed error=%s", log_quote(q, sizeof(q), err));
+		report(&r, "the configuration did not load, nothing changed: %s", err);
+		if (d->cfg.n_listen && reload_certs(d, err, sizeof(err)) == 0)
+			report(&r, " (the certificate was loaded again)");
+		else if (d->cfg.n_listen)
+			report(&r, " (the certificate did not load either: %s)", err);
+		goto out;
+	}
+	*old = d->cfg;
+	config_each_change(old, next, on_change, &r);
+	apply_live(d);
+	log_info("event=config_reloaded applied=%s restart_needed=%s",
+		 r.applied[0] ? r.applied : "none", r.restart[0] ? r.restart : "none");
+	if (!d->cfg.n_listen)
+		goto out;
+	if (reload_certs(d, err, sizeof(err)) < 0) {
+		for (size_t i = 0; i < sizeof(cert_keys) / sizeof(cert_keys[0]); i++)
+			config_copy_key(&d->cfg, old, cert_keys[i]);
+		report(&r, "certificate not reloaded, the running one stays: %s\n", err);
+	} else {
+		time_t until = (time_t)d->not_after;
+		char when[32];
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&until));
+		report(&r, "certificate %s, valid until %s\n", d->cert, when);
+	}
+out:
+	free(next);
+	free(old);
+	return ret;
 }
 
 static void on_signal(void *arg)
@@ -307,12 +470,14 @@ static void on_signal(void *arg)
 
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGHUP:
+		case SIGHUP: {
+			char report_text[CTL_REPORT_MAX];
+
 			notify_systemd("RELOADING=1");
-			if (d->cfg.n_listen)
-				reload_certs(d);
+			reload(d, report_text, sizeof(report_text));
 			notify_systemd("READY=1");
 			break;
+		}
 		case SIGTERM:
 		case SIGINT:
 			log_info("event=signal signal=%s", si.ssi_signo == SIGTERM ? "TERM" : "INT");
@@ -444,6 +609,8 @@ static int run(struct daemon *d)
 			fatal("event=startup_failed error=\"cannot start the JIT pipeline\"");
 		}
 	}
+	d->ctl.reload = reload;
+	d->ctl.reload_arg = d;
 	ctl_attach(&d->ctl, d->t, d->pl, d->admin.started);
 	log_info("event=started version=%s wg=%s:%u", WSSD_VERSION, d->cfg.wg_address,
 		 d->cfg.wg_port);
@@ -510,22 +677,27 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(LOG_LEVEL_INFO, false);
+	d.config_path = path;
+	d.sets = sets;
+	d.n_sets = n_sets;
 	ret = load_config(&d.cfg, path, sets, n_sets, err, sizeof(err));
-	free(sets);
 	if (ret == 0 && check)
 		ret = check_certs(&d.cfg, err, sizeof(err));
 	if (ret < 0) {
 		if (check)
 			fprintf(stderr, "wssd: %s\n", err);
 		log_error("event=config_error error=%s", log_quote(q, sizeof(q), err));
+		free(sets);
 		return 1;
 	}
 	if (check) {
 		printf("%s: ok\n", path ? path : CONFIG_DEFAULT_PATH);
+		free(sets);
 		return 0;
 	}
 	log_set_level((enum log_level)d.cfg.log_level);
 	ret = run(&d);
 	metrics_free();
+	free(sets);
 	return ret;
 }

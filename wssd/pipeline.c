@@ -2,6 +2,7 @@
 #include "wssd/pipeline.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,9 @@ struct pipeline {
 	bool direct_attached;
 	struct path_metrics m;
 	struct metric *refused_closes;
+	/* Per initiation, on every loop; a reload sets them (pipeline_set_limits). */
+	_Atomic unsigned initiations_per_second;
+	_Atomic unsigned refused_close_after;
 };
 
 /* Each session's: in the transport's hook data. */
@@ -204,6 +208,8 @@ int pipeline_new(struct pipeline **out, const struct wssd_config *cfg, char *err
 	if (!pl)
 		return -ENOMEM;
 	pl->cfg = cfg;
+	pl->initiations_per_second = cfg->initiations_per_second;
+	pl->refused_close_after = cfg->refused_close_after;
 	ret = store_open(&pl->store, cfg->store_path, err, errlen);
 	if (ret == 0)
 		ret = open_control(pl, err, errlen);
@@ -268,6 +274,15 @@ void path_metrics_register(struct path_metrics *m, const char *path)
 				 "Initiations refused before a look-up, by reason");
 }
 
+int pipeline_set_limits(struct pipeline *pl, const struct wssd_config *cfg)
+{
+	atomic_store_explicit(&pl->initiations_per_second, cfg->initiations_per_second,
+			      memory_order_relaxed);
+	atomic_store_explicit(&pl->refused_close_after, cfg->refused_close_after,
+			      memory_order_relaxed);
+	return pl->direct ? direct_set_rate(pl->direct, cfg->capture_initiations_per_second) : 0;
+}
+
 struct jit_engine *pipeline_engine(struct pipeline *pl)
 {
 	return pl->engine;
@@ -281,7 +296,7 @@ void pipeline_public_key(const struct pipeline *pl, uint8_t out[WG_KEY_LEN])
 /* A session that sends nothing but refused initiations is let go. */
 static void refused(struct pipeline_loop *l, uint64_t session, struct session_jit *sj)
 {
-	const struct wssd_config *cfg = l->pl->cfg;
+	unsigned after = atomic_load_explicit(&l->pl->refused_close_after, memory_order_relaxed);
 	int64_t now = clock_usec();
 
 	if (sj->accepted)
@@ -290,7 +305,7 @@ static void refused(struct pipeline_loop *l, uint64_t session, struct session_ji
 		sj->refused_since = now;
 		return;
 	}
-	if (now - sj->refused_since < (int64_t)cfg->refused_close_after * 1000000)
+	if (now - sj->refused_since < (int64_t)after * 1000000)
 		return;
 	sj->refused_since = now;	/* once */
 	metric_inc(l->pl->refused_closes);
@@ -302,7 +317,7 @@ static enum transport_verdict on_record(void *arg, const struct transport_record
 {
 	struct pipeline_loop *l = arg;
 	struct session_jit *sj = r->data;
-	unsigned rate = l->pl->cfg->initiations_per_second;
+	unsigned rate = atomic_load_explicit(&l->pl->initiations_per_second, memory_order_relaxed);
 	struct jit_request req;
 	int ret;
 

@@ -36,6 +36,13 @@ int pipeline_attach(struct pipeline *pl, struct transport *t);
 int pipeline_start(struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);
 
+/*
+ * What a reload may change of it: websocket.initiations_per_second and
+ * .refused_close_after (every loop reads them), capture.initiations_per_second
+ * (on the first loop's thread, which serves the capture: the caller's).
+ */
+int pipeline_set_limits(struct pipeline *pl, const struct wssd_config *cfg);
+
 struct jit_engine *pipeline_engine(struct pipeline *pl);
 
 /* What each path (ws, udp) counts of the initiations it looks at before the engine. */

@@ -47,6 +47,15 @@ int srclimit_new(struct srclimit **out, size_t entries, unsigned rate, unsigned 
 	return 0;
 }
 
+int srclimit_set_rate(struct srclimit *s, unsigned rate, unsigned burst)
+{
+	if (!rate || !burst || rate > BUCKET_MAX || burst > BUCKET_MAX)
+		return -EINVAL;
+	s->rate = rate;
+	s->burst = burst;
+	return 0;
+}
+
 void srclimit_free(struct srclimit *s)
 {
 	if (!s)

@@ -23,6 +23,9 @@ struct srclimit;
 int srclimit_new(struct srclimit **out, size_t entries, unsigned rate, unsigned burst);
 void srclimit_free(struct srclimit *s);
 
+/* A new rate and burst for every source, from its next take. -EINVAL as srclimit_new. */
+int srclimit_set_rate(struct srclimit *s, unsigned rate, unsigned burst);
+
 /* Takes a token from key's bucket at now (clock_usec): true, or false when it is empty. */
 bool srclimit_take(struct srclimit *s, const uint8_t key[SRCLIMIT_KEY_LEN], int64_t now);
 

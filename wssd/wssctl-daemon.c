@@ -1,4 +1,4 @@
-/* wssctl installed, evict, sessions, stats: questions for the running daemon. */
+/* wssctl installed, evict, sessions, stats, reload: questions for the running daemon. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +58,14 @@ int wssctl_evict(const struct wssctl_options *opts, int argc, char **argv)
 	}
 	snprintf(request, sizeof(request), "evict %s", argv[1]);
 	return ask_and_print(opts, request);
+}
+
+int wssctl_reload(const struct wssctl_options *opts, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "wssctl: reload takes no arguments; usage: wssctl reload\n");
+		return EXIT_USAGE;
+	}
+	return ask_and_print(opts, "reload");
 }

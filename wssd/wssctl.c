@@ -27,6 +27,8 @@ static const struct {
 	  "sessions [--json]             the open WebSocket sessions (asks the daemon)" },
 	{ "stats", wssctl_table,
 	  "stats [--json]                the daemon's counters (asks the daemon)" },
+	{ "reload", wssctl_reload,
+	  "reload                        read the configuration again, as SIGHUP (asks the daemon)" },
 	{ "decode-initiation", wssctl_decode_initiation,
 	  "decode-initiation --private-key FILE [INITIATION]\n"
 	  "                                whose handshake is this? (raw or hex, file or stdin)" },

@@ -30,6 +30,8 @@ int wssctl_decode_initiation(const struct wssctl_options *opts, int argc, char *
 /* installed, sessions, stats: the daemon's table, or its JSON. */
 int wssctl_table(const struct wssctl_options *opts, int argc, char **argv);
 int wssctl_evict(const struct wssctl_options *opts, int argc, char **argv);
+/* What SIGHUP does; prints what changed and what needs a restart. */
+int wssctl_reload(const struct wssctl_options *opts, int argc, char **argv);
 
 /*
  * Sends one request line to the daemon's control socket; on "ok" *body is

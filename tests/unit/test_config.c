@@ -268,6 +268,58 @@ static void test_dump_round_trip(void **state)
 	free(text);
 }
 
+struct changes {
+	char text[1024];
+};
+
+static void note_change(void *arg, const char *key, const char *from, const char *to)
+{
+	struct changes *c = arg;
+	size_t n = strlen(c->text);
+
+	snprintf(c->text + n, sizeof(c->text) - n, "%s:%s>%s;", key, from, to);
+}
+
+/* What a reload compares: each key that differs, as text, in the table's order. */
+static void test_changes_and_copy(void **state)
+{
+	struct wssd_config a, b;
+	struct changes c = { "" };
+	char err[512];
+
+	(void)state;
+	config_defaults(&a);
+	assert_int_equal(config_finish(&a, err, sizeof(err)), 0);
+	b = a;
+	config_each_change(&a, &b, note_change, &c);
+	assert_string_equal(c.text, "");
+	assert_int_equal(config_set(&b, "websocket.idle_timeout", "5", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "log.level", "debug", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "websocket.listen", "127.0.0.1:8443, [::1]:9443", err,
+				    sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "capture.enabled", "off", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&b, "gateway.wg_port", "51999", err, sizeof(err)), 0);
+	config_each_change(&a, &b, note_change, &c);
+	assert_string_equal(c.text, "gateway.wg_port:51820>51999;"
+			    "websocket.listen:[::]:443>127.0.0.1:8443, [::1]:9443;"
+			    "websocket.idle_timeout:60>5;capture.enabled:on>off;"
+			    "log.level:info>debug;");
+
+	/* Copied one by one, each key stops differing; the others stay. */
+	assert_int_equal(config_copy_key(&a, &b, "websocket.idle_timeout"), 0);
+	assert_int_equal(config_copy_key(&a, &b, "log.level"), 0);
+	assert_int_equal(config_copy_key(&a, &b, "websocket.listen"), 0);
+	assert_int_equal(config_copy_key(&a, &b, "no.such_key"), -ENOENT);
+	assert_int_equal(a.idle_timeout, 5);
+	assert_int_equal(a.n_listen, 2);
+	c.text[0] = '\0';
+	config_each_change(&a, &b, note_change, &c);
+	assert_string_equal(c.text, "gateway.wg_port:51820>51999;capture.enabled:on>off;");
+	assert_int_equal(config_copy_key(&a, &b, "gateway.wg_port"), 0);
+	assert_int_equal(config_copy_key(&a, &b, "capture.enabled"), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_direct_and_reaper),
 		cmocka_unit_test(test_set_and_missing_file),
 		cmocka_unit_test(test_dump_round_trip),
+		cmocka_unit_test(test_changes_and_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

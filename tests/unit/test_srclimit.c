@@ -108,12 +108,36 @@ static void test_many_sources(void **state)
 	srclimit_free(s);
 }
 
+/* A reload's new rate: every source's next take goes by it; nonsense is refused. */
+static void test_set_rate(void **state)
+{
+	struct srclimit *s = NULL;
+	uint8_t a[SRCLIMIT_KEY_LEN];
+	int64_t t = 10 * SEC;
+
+	(void)state;
+	key_of(a, 1);
+	assert_int_equal(srclimit_new(&s, 64, 2, 3), 0);
+	assert_int_equal(drain(s, a, t), 3);
+	assert_int_equal(srclimit_set_rate(s, 100, 7), 0);
+	/* 100 a second: one more after 10 ms, and a full new burst after a second */
+	assert_int_equal(drain(s, a, t + SEC / 100), 1);
+	assert_int_equal(drain(s, a, t + 2 * SEC), 7);
+	assert_int_equal(srclimit_set_rate(s, 0, 7), -EINVAL);
+	assert_int_equal(srclimit_set_rate(s, 5, 0), -EINVAL);
+	assert_int_equal(srclimit_set_rate(s, BUCKET_MAX + 1, 3), -EINVAL);
+	/* the refused ones changed nothing */
+	assert_int_equal(drain(s, a, t + 4 * SEC), 7);
+	srclimit_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_sources_apart),
 		cmocka_unit_test(test_many_sources),
+		cmocka_unit_test(test_set_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
