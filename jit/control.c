@@ -14,11 +14,17 @@
 /* Idle handles kept for reuse (and their connections); more threads just make more. */
 #define CONTROL_POOL 16
 
+/* The request headers, the token among them: held by each call under way. */
+struct headers {
+	struct curl_slist *list;
+	unsigned refs;		/* the control's own, and one per call using it */
+};
+
 struct control {
 	bool local;
 	struct store *store;
 	char *base;		/* without a trailing '/' */
-	struct curl_slist *headers;
+	struct headers *headers;	/* under lock; control_set_token replaces it */
 	unsigned timeout_ms;
 	pthread_mutex_t lock;
 	CURL *pool[CONTROL_POOL];
@@ -48,10 +54,71 @@ static bool has_control_chars(const char *s)
 	return false;
 }
 
+static void headers_free(struct headers *hs)
+{
+	if (!hs)
+		return;
+	for (struct curl_slist *h = hs->list; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(hs->list);
+	free(hs);
+}
+
+/* Accept, and Authorization when there is a token. -EINVAL, -ENOMEM. */
+static int headers_new(const char *token, struct headers **out)
+{
+	struct headers *hs;
+	struct curl_slist *more;
+	char *auth = NULL;
+	size_t n;
+	int ret = -ENOMEM;
+
+	if (token && has_control_chars(token))
+		return -EINVAL;
+	hs = calloc(1, sizeof(*hs));
+	if (!hs)
+		return -ENOMEM;
+	hs->refs = 1;
+	hs->list = curl_slist_append(NULL, "Accept: application/json");
+	if (!hs->list)
+		goto out;
+	if (token && *token) {
+		n = strlen("Authorization: Bearer ") + strlen(token) + 1;
+		auth = malloc(n);
+		if (!auth)
+			goto out;
+		snprintf(auth, n, "Authorization: Bearer %s", token);
+		more = curl_slist_append(hs->list, auth);
+		if (!more)
+			goto out;
+		hs->list = more;
+	}
+	ret = 0;
+	*out = hs;
+out:
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	if (ret < 0)
+		headers_free(hs);
+	return ret;
+}
+
+static void headers_put(struct control *c, struct headers *hs)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->lock);
+	last = --hs->refs == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last)
+		headers_free(hs);
+}
+
 int control_open(struct control **out, const struct control_options *opts)
 {
 	struct control *c;
-	char *auth = NULL;
 	size_t n;
 	int ret = -EINVAL;
 
@@ -86,32 +153,31 @@ int control_open(struct control **out, const struct control_options *opts)
 	n = strlen(c->base);
 	while (n > 0 && c->base[n - 1] == '/')
 		c->base[--n] = '\0';
-	c->headers = curl_slist_append(NULL, "Accept: application/json");
-	if (!c->headers)
-		goto out;
-	if (opts->token && *opts->token) {
-		struct curl_slist *more;
-
-		n = strlen("Authorization: Bearer ") + strlen(opts->token) + 1;
-		auth = malloc(n);
-		if (!auth)
-			goto out;
-		snprintf(auth, n, "Authorization: Bearer %s", opts->token);
-		more = curl_slist_append(c->headers, auth);
-		if (!more)
-			goto out;
-		c->headers = more;
-	}
-	ret = 0;
-	*out = c;
+	ret = headers_new(opts->token, &c->headers);
+	if (ret == 0)
+		*out = c;
 out:
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
 	if (ret < 0)
 		control_close(c);
 	return ret;
+}
+
+int control_set_token(struct control *c, const char *token)
+{
+	struct headers *hs, *old;
+	int ret;
+
+	if (c->local)
+		return -EINVAL;
+	ret = headers_new(token, &hs);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&c->lock);
+	old = c->headers;
+	c->headers = hs;
+	pthread_mutex_unlock(&c->lock);
+	headers_put(c, old);
+	return 0;
 }
 
 void control_close(struct control *c)
@@ -120,10 +186,7 @@ void control_close(struct control *c)
 		return;
 	for (size_t i = 0; i < c->n_pool; i++)
 		curl_easy_cleanup(c->pool[i]);
-	/* The slist holds the token. */
-	for (struct curl_slist *h = c->headers; h; h = h->next)
-		explicit_bzero(h->data, strlen(h->data));
-	curl_slist_free_all(c->headers);
+	headers_free(c->headers);	/* no call is under way any more */
 	free(c->base);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -239,6 +302,7 @@ static int fetch_http(struct control *c, const uint8_t key[WG_KEY_LEN], struct c
 {
 	char url[1024], hex[WG_KEY_HEX_LEN], errbuf[CURL_ERROR_SIZE] = "";
 	struct body body = { 0 };
+	struct headers *hs;
 	long code = 0;
 	CURLcode rc;
 	CURL *h;
@@ -248,9 +312,13 @@ static int fetch_http(struct control *c, const uint8_t key[WG_KEY_LEN], struct c
 	h = handle_get(c);
 	if (!h)
 		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	hs = c->headers;
+	hs->refs++;
+	pthread_mutex_unlock(&c->lock);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs->list);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -273,10 +341,12 @@ static int fetch_http(struct control *c, const uint8_t key[WG_KEY_LEN], struct c
 	} else {
 		snprintf(out->detail, sizeof(out->detail), "%s", *errbuf ? errbuf : curl_easy_strerror(rc));
 	}
-	/* The handle must not keep pointers into this frame. */
+	/* The handle must not keep pointers into this frame, nor to headers it may outlive. */
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	handle_put(c, h);
+	headers_put(c, hs);
 	free(body.data);
 	return 0;
 }

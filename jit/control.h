@@ -46,6 +46,13 @@ struct control;
  */
 int control_open(struct control **out, const struct control_options *opts);
 void control_close(struct control *c);
+
+/*
+ * A new bearer token (NULL or "": none) for the calls that start from now
+ * on; those under way finish with the old one. -EINVAL for a local control
+ * or a token with control characters, -ENOMEM.
+ */
+int control_set_token(struct control *c, const char *token);
 bool control_is_local(const struct control *c);
 
 /*

@@ -95,6 +95,7 @@ static const struct key_spec keys[] = {
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= CONFIG_MAX_KEYS, "CONFIG_MAX_KEYS is too small");
 
 int config_parse_addr(const char *text, struct config_addr *out)
 {

@@ -9,6 +9,7 @@
 #include "jit/peer.h"
 
 #define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_KEYS 64	/* keys in the table, at most */
 #define CONFIG_MAX_ADDRESSES 8
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/wssd/wssd.conf"
 

@@ -62,6 +62,7 @@ static const char *const live_keys[] = {
 	"websocket.initiations_per_second",
 	"websocket.refused_close_after",
 	"capture.initiations_per_second",
+	"jit.token_file",
 };
 static const char *const cert_keys[] = { "websocket.cert", "websocket.key",
 					 "websocket.self_signed" };
@@ -297,6 +298,15 @@ static int drop_privileges(struct daemon *d, char *err, size_t errlen)
 		*slash = '\0';
 	if (d->pl && (ret = check_access("store.path", dir, W_OK, user, err, errlen)) < 0)
 		return ret;
+	/* A reload reads these as the user: a start that cannot is told so, and goes on. */
+	if (access(d->config_path ? d->config_path : CONFIG_DEFAULT_PATH, R_OK) < 0 &&
+	    (d->config_path || errno != ENOENT))
+		log_warn("event=reload_cannot_read file=%s user=%s what=configuration",
+			 d->config_path ? d->config_path : CONFIG_DEFAULT_PATH, user);
+	if (d->pl && cfg->token_file[0] && strcmp(cfg->control_plane, "local") &&
+	    access(cfg->token_file, R_OK) < 0)
+		log_warn("event=reload_cannot_read file=%s user=%s what=jit.token_file",
+			 cfg->token_file, user);
 	if (uapi) {
 		int fd = privs_uapi_connect(cfg->uapi_socket, NULL);
 
@@ -342,11 +352,22 @@ static bool is_live(const char *key)
 	return false;
 }
 
-/* What a reload found: the report for wssctl, and the keys for the log. */
+/* One key whose value the file changed. */
+struct change {
+	const char *key;	/* the key table's own string */
+	char *from, *to;
+	bool live;
+	char *kept_because;	/* live, but the running value stays: why */
+};
+
+/* What a reload found: the changes, then lines for wssctl and the log. */
 struct reload_report {
 	char *text;
 	size_t len, used;
-	char applied[512], restart[512];
+	struct change changes[CONFIG_MAX_KEYS];
+	unsigned n;
+	bool no_memory;
+	char outcomes[2048];	/* of the token and the certificate, after the changes */
 	const struct wssd_config *next;
 	struct daemon *d;
 };
@@ -366,6 +387,53 @@ static void __attribute__((format(printf, 2, 3))) report(struct reload_report *r
 		r->used += (size_t)n < r->len - r->used ? (size_t)n : r->len - r->used - 1;
 }
 
+static void on_change(void *arg, const char *key, const char *from, const char *to)
+{
+	struct reload_report *r = arg;
+	struct change *c = &r->changes[r->n];
+
+	c->key = key;
+	c->from = strdup(from);
+	c->to = strdup(to);
+	if (!c->from || !c->to) {
+		free(c->from);
+		free(c->to);
+		r->no_memory = true;
+		return;
+	}
+	c->live = is_live(key);
+	if (c->live)
+		config_copy_key(&r->d->cfg, r->next, key);
+	r->n++;
+}
+
+/* A live key that could not take its new value: back to the running one. */
+static void keep_running(struct reload_report *r, const struct wssd_config *old, const char *key,
+			 const char *why)
+{
+	for (unsigned i = 0; i < r->n; i++) {
+		struct change *c = &r->changes[i];
+
+		if (strcmp(c->key, key) || c->kept_because)
+			continue;
+		config_copy_key(&r->d->cfg, old, key);
+		c->kept_because = strdup(why);
+		if (!c->kept_because)
+			r->no_memory = true;
+	}
+}
+
+static void __attribute__((format(printf, 2, 3))) outcome(struct reload_report *r,
+							  const char *fmt, ...)
+{
+	size_t n = strlen(r->outcomes);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->outcomes + n, sizeof(r->outcomes) - n, fmt, ap);
+	va_end(ap);
+}
+
 static void list_add(char *list, size_t size, const char *key)
 {
 	size_t n = strlen(list);
@@ -373,21 +441,37 @@ static void list_add(char *list, size_t size, const char *key)
 	snprintf(list + n, size - n, "%s%s", n ? "," : "", key);
 }
 
-static void on_change(void *arg, const char *key, const char *from, const char *to)
+/* The report's lines and the log's, once every step is done. */
+static void report_changes(struct reload_report *r)
 {
-	struct reload_report *r = arg;
-	char q1[600], q2[600];
+	char applied[1024] = "", restart[1024] = "", kept[512] = "", q1[600], q2[600];
 
-	if (is_live(key)) {
-		config_copy_key(&r->d->cfg, r->next, key);
-		list_add(r->applied, sizeof(r->applied), key);
-		report(r, "applied %s = %s (was %s)\n", key, to, from);
-		return;
+	for (unsigned i = 0; i < r->n; i++) {
+		struct change *c = &r->changes[i];
+
+		if (c->live && !c->kept_because) {
+			list_add(applied, sizeof(applied), c->key);
+			report(r, "applied %s = %s (was %s)\n", c->key, c->to, c->from);
+		} else if (c->live) {
+			list_add(kept, sizeof(kept), c->key);
+			report(r, "not applied %s = %s (running %s): %s\n", c->key, c->to, c->from,
+			       c->kept_because);
+		} else {
+			list_add(restart, sizeof(restart), c->key);
+			report(r, "restart needed %s = %s (running %s)\n", c->key, c->to, c->from);
+			log_warnx("event=config_restart_needed key=%s file=%s running=%s", c->key,
+				  log_quote(q1, sizeof(q1), c->to), log_quote(q2, sizeof(q2), c->from));
+		}
+		free(c->from);
+		free(c->to);
+		free(c->kept_because);
 	}
-	list_add(r->restart, sizeof(r->restart), key);
-	report(r, "restart needed %s = %s (running %s)\n", key, to, from);
-	log_warnx("event=config_restart_needed key=%s file=%s running=%s", key,
-		  log_quote(q1, sizeof(q1), to), log_quote(q2, sizeof(q2), from));
+	if (r->no_memory)
+		report(r, "some changes are missing here: no memory\n");
+	report(r, "%s", r->outcomes);
+	log_info("event=config_reloaded applied=%s restart_needed=%s not_applied=%s",
+		 applied[0] ? applied : "none", restart[0] ? restart : "none",
+		 kept[0] ? kept : "none");
 }
 
 static void apply_live(struct daemon *d)
@@ -406,58 +490,85 @@ static void apply_live(struct daemon *d)
 		log_warnx("event=capture_rate_refused rate=%u", cfg->capture_initiations_per_second);
 }
 
+/* The HTTP control plane's token, read again at each reload (the file's path may be the same). */
+static void reload_token(struct reload_report *r, const struct wssd_config *old)
+{
+	struct daemon *d = r->d;
+	const char *file = d->cfg.token_file;
+	char err[PATH_MAX + 128], q[PATH_MAX + 160];
+
+	if (pipeline_reload_token(d->pl, file, err, sizeof(err)) < 0) {
+		keep_running(r, old, "jit.token_file", err);
+		log_warnx("event=token_reload_failed error=%s", log_quote(q, sizeof(q), err));
+		outcome(r, "token not reloaded, the running one stays: %s\n", err);
+		return;
+	}
+	log_info("event=token_reloaded file=%s", file[0] ? file : "none");
+	outcome(r, "token %s\n", file[0] ? "read again" : "none (jit.token_file is empty)");
+}
+
+static void reload_certs_report(struct reload_report *r, const struct wssd_config *old)
+{
+	struct daemon *d = r->d;
+	char err[1024], when[32];
+	time_t until;
+
+	if (reload_certs(d, err, sizeof(err)) < 0) {
+		for (size_t i = 0; i < sizeof(cert_keys) / sizeof(cert_keys[0]); i++)
+			keep_running(r, old, cert_keys[i], err);
+		outcome(r, "certificate not reloaded, the running one stays: %s\n", err);
+		return;
+	}
+	until = (time_t)d->not_after;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&until));
+	outcome(r, "certificate %s, valid until %s\n", d->cert, when);
+}
+
 /*
  * SIGHUP and wssctl reload, on the first loop's thread: the file (and the
  * -s flags) read again and checked whole; the keys that can change live
  * take their new values, the others are named; then the certificate is
- * loaded again, from the new paths if they changed (the old ones stay if
- * it fails). A file that does not load changes nothing, and the
- * certificate is still loaded again from the running paths. 0, or -errno
- * with one line in out saying why.
+ * loaded again, from the new paths if they changed, and so is an HTTP
+ * control plane's token (what does not load keeps the running one). A
+ * file that does not load changes nothing, and the certificate is still
+ * loaded again from the running paths. 0, or -errno with one line in out
+ * saying why.
  */
 static int reload(void *arg, char *out, size_t outlen)
 {
 	struct daemon *d = arg;
 	struct wssd_config *next = malloc(sizeof(*next)), *old = malloc(sizeof(*old));
-	struct reload_report r = { .text = out, .len = outlen, .next = next, .d = d };
+	struct reload_report *r = calloc(1, sizeof(*r));
 	char err[1024], q[1100];
 	int ret;
 
 	out[0] = '\0';
-	if (!next || !old) {
+	if (!next || !old || !r) {
 		ret = -ENOMEM;
-		report(&r, "no memory");
+		snprintf(out, outlen, "no memory");
 		goto out;
 	}
+	*r = (struct reload_report){ .text = out, .len = outlen, .next = next, .d = d };
 	ret = load_config(next, d->config_path, d->sets, d->n_sets, err, sizeof(err));
 	if (ret < 0) {
 		log_warnx("event=config_reload_failed error=%s", log_quote(q, sizeof(q), err));
-		report(&r, "the configuration did not load, nothing changed: %s", err);
+		report(r, "the configuration did not load, nothing changed: %s", err);
 		if (d->cfg.n_listen && reload_certs(d, err, sizeof(err)) == 0)
-			report(&r, " (the certificate was loaded again)");
+			report(r, " (the certificate was loaded again)");
 		else if (d->cfg.n_listen)
-			report(&r, " (the certificate did not load either: %s)", err);
+			report(r, " (the certificate did not load either: %s)", err);
 		goto out;
 	}
 	*old = d->cfg;
-	config_each_change(old, next, on_change, &r);
+	config_each_change(old, next, on_change, r);
 	apply_live(d);
-	log_info("event=config_reloaded applied=%s restart_needed=%s",
-		 r.applied[0] ? r.applied : "none", r.restart[0] ? r.restart : "none");
-	if (!d->cfg.n_listen)
-		goto out;
-	if (reload_certs(d, err, sizeof(err)) < 0) {
-		for (size_t i = 0; i < sizeof(cert_keys) / sizeof(cert_keys[0]); i++)
-			config_copy_key(&d->cfg, old, cert_keys[i]);
-		report(&r, "certificate not reloaded, the running one stays: %s\n", err);
-	} else {
-		time_t until = (time_t)d->not_after;
-		char when[32];
-
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&until));
-		report(&r, "certificate %s, valid until %s\n", d->cert, when);
-	}
+	if (d->pl && strcmp(d->cfg.control_plane, "local"))
+		reload_token(r, old);
+	if (d->cfg.n_listen)
+		reload_certs_report(r, old);
+	report_changes(r);
 out:
+	free(r);
 	free(next);
 	free(old);
 	return ret;

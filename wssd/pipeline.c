@@ -112,6 +112,29 @@ static int open_control(struct pipeline *pl, char *err, size_t errlen)
 	return ret;
 }
 
+int pipeline_reload_token(struct pipeline *pl, const char *token_file, char *err, size_t errlen)
+{
+	char *token = NULL;
+	int ret;
+
+	if (control_is_local(pl->control))
+		return 0;
+	if (token_file[0]) {
+		token = read_token(token_file, err, errlen);
+		if (!token)
+			return -EINVAL;
+	}
+	ret = control_set_token(pl->control, token);
+	if (token) {
+		sodium_memzero(token, strlen(token));
+		free(token);
+	}
+	if (ret < 0)
+		snprintf(err, errlen, "jit.token_file: %s: %s", token_file,
+			 ret == -EINVAL ? "the token has control characters" : strerror(-ret));
+	return ret;
+}
+
 static int open_device(struct pipeline *pl, char *err, size_t errlen)
 {
 	const struct wssd_config *cfg = pl->cfg;

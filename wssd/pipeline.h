@@ -42,6 +42,12 @@ void pipeline_free(struct pipeline *pl);
  * (on the first loop's thread, which serves the capture: the caller's).
  */
 int pipeline_set_limits(struct pipeline *pl, const struct wssd_config *cfg);
+/*
+ * Reads the HTTP control plane's bearer token again, from token_file ("":
+ * none), for the look-ups that start from now on; 0 with a local control
+ * plane, which takes none. -errno with err set: the running token stays.
+ */
+int pipeline_reload_token(struct pipeline *pl, const char *token_file, char *err, size_t errlen);
 
 struct jit_engine *pipeline_engine(struct pipeline *pl);
 

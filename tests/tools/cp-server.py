@@ -22,6 +22,7 @@ Test endpoints:
                        "auth": last Authorization, "accept": last Accept}
   POST /_set/HEX      the body replaces that key's fixture entry
   POST /_release/HEX  lets held ("hang") requests for that key go on
+  POST /_token        the body is the token required from now on
 """
 
 import base64
@@ -144,6 +145,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if self.path == "/_token":
+            with lock:
+                fixture["token"] = body.decode()
+            return self.send(200, b"{}")
         m = re.fullmatch(r"/_(set|release)/([0-9a-f]{64})", self.path)
         if not m:
             return self.send(400, b'{"error": "bad path"}')

@@ -1,6 +1,7 @@
 /* jit/control against tests/tools/cp-server.py, and the JSON parser on its own. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +153,91 @@ static void test_token_checked(void **state)
 	control_close(c);
 }
 
+/* A reload's new token: the next calls carry it; a bad one leaves the old. */
+static void test_set_token(void **state)
+{
+	struct control *c = open_http("old", 5000);
+	struct control_reply r;
+	uint8_t key[WG_KEY_LEN];
+	struct cp_stats st;
+
+	(void)state;
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	assert_non_null(strstr(r.detail, "401"));
+	assert_int_equal(control_set_token(c, TOKEN), 0);
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_FOUND);
+	jit_peer_clear(&r.peer);
+	test_key(key, K_OK);
+	cp_server_stats(&srv, key, &st);
+	assert_string_equal(st.auth, "Bearer " TOKEN);
+
+	assert_int_equal(control_set_token(c, "x\r\nX-Injected: 1"), -EINVAL);
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_FOUND);
+	jit_peer_clear(&r.peer);
+
+	assert_int_equal(control_set_token(c, NULL), 0);
+	fetch(c, K_OK, &r);
+	assert_int_equal(r.status, CONTROL_UNAVAILABLE);
+	cp_server_stats(&srv, key, &st);
+	assert_string_equal(st.auth, "");
+	control_close(c);
+}
+
+struct fetcher {
+	struct control *c;
+	int found, refused;
+};
+
+static void *fetch_many(void *arg)
+{
+	struct fetcher *f = arg;
+	struct control_reply r;
+	uint8_t key[WG_KEY_LEN];
+
+	test_key(key, K_OK);
+	for (int i = 0; i < 25; i++) {
+		if (control_fetch(f->c, key, &r) != 0)
+			continue;
+		if (r.status == CONTROL_FOUND)
+			f->found++;
+		else if (strstr(r.detail, "401"))
+			f->refused++;
+		jit_peer_clear(&r.peer);
+	}
+	return NULL;
+}
+
+/* Tokens replaced while calls are under way on other threads (ASan: no use after free). */
+static void test_set_token_under_way(void **state)
+{
+	struct control *c = open_http(TOKEN, 5000);
+	struct fetcher f[4];
+	pthread_t th[4];
+	int found = 0, refused = 0;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		f[i] = (struct fetcher){ .c = c };
+		assert_int_equal(pthread_create(&th[i], NULL, fetch_many, &f[i]), 0);
+	}
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(control_set_token(c, i % 2 ? TOKEN : "wrong"), 0);
+		usleep(500);
+	}
+	assert_int_equal(control_set_token(c, TOKEN), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		found += f[i].found;
+		refused += f[i].refused;
+	}
+	/* every call got one answer or the other, nothing else */
+	assert_int_equal(found + refused, 100);
+	control_close(c);
+}
+
 static void test_not_found(void **state)
 {
 	struct control *c = open_http(TOKEN, 5000);
@@ -282,6 +368,7 @@ static void test_local(void **state)
 	opts.store = s;
 	assert_int_equal(control_open(&c, &opts), 0);
 	assert_true(control_is_local(c));
+	assert_int_equal(control_set_token(c, "t"), -EINVAL);
 
 	test_key(peer.public_key, 42);
 	assert_int_equal(allowedip_parse("10.9.0.0/16", &ip), 0);
@@ -381,6 +468,8 @@ int main(void)
 	const struct CMUnitTest server_tests[] = {
 		cmocka_unit_test(test_hit),
 		cmocka_unit_test(test_token_checked),
+		cmocka_unit_test(test_set_token),
+		cmocka_unit_test(test_set_token_under_way),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_transient),
