@@ -66,7 +66,8 @@ check "... logged as the control plane failing" \
 
 conf jit.cache_ttl=30
 kill -HUP "$WSSD_PID"
-check "the reload read the token again" wait_for 10 \
+check "the reload is done" wait_for 10 grep -q 'event=config_reloaded' "$TEST_TMP/wssd.log"
+check "it read the token again" \
 	grep -q "event=token_reloaded file=$TEST_TMP/token" "$TEST_TMP/wssd.log"
 check "jit.cache_ttl waits for a restart" \
 	grep -q 'event=config_restart_needed key=jit.cache_ttl file=30 running=300' "$TEST_TMP/wssd.log"
