@@ -63,8 +63,11 @@ unsigned transport_fd_budget(struct transport *t)
 			  t->p.max_sessions, limit, cap, room / 2, room);
 		t->p.max_sessions = cap;
 	}
-	if (t->p.max_pending_per_ip > sh->pending_cap)
+	if (t->p.max_pending_per_ip > sh->pending_cap) {
+		log_warnx("event=max_pending_per_ip_lowered max_pending_per_ip=%u effective=%u",
+			  t->p.max_pending_per_ip, sh->pending_cap);
 		t->p.max_pending_per_ip = sh->pending_cap;
+	}
 	sh->fd_budget = budget;
 	sh->fd_limit = limit;
 	return limit;

@@ -156,8 +156,8 @@ struct transport_limits {
 	unsigned idle_timeout;		/* seconds; every open session is checked again */
 };
 
-/* Sets them on every loop, on the loop's thread. */
-void transport_set_limits(struct transport *t, const struct transport_limits *l);
+/* Sets them on every loop, on the loop's thread; l gets the values in effect. */
+void transport_set_limits(struct transport *t, struct transport_limits *l);
 
 /* libwebsockets' own lines follow log_get_level() again (its notices at debug). */
 void transport_log_level_changed(void);

@@ -451,10 +451,11 @@ static void set_limits(struct transport *t, void *arg)
 		lws_sul_schedule(t->ctx, 0, &s->sul_idle, idle_check, 1);
 }
 
-void transport_set_limits(struct transport *t, const struct transport_limits *l)
+void transport_set_limits(struct transport *t, struct transport_limits *l)
 {
 	for (unsigned i = 0; i < transport_loops(t); i++)
-		loop_call(transport_loop(t, i), set_limits, (void *)l);
+		loop_call(transport_loop(t, i), set_limits, l);
+	l->max_pending_per_ip = t->p.max_pending_per_ip;
 }
 
 unsigned transport_session_count(const struct transport *t)

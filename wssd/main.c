@@ -474,8 +474,9 @@ static void report_changes(struct reload_report *r)
 		 kept[0] ? kept : "none");
 }
 
-static void apply_live(struct daemon *d)
+static void apply_live(struct reload_report *r)
 {
+	struct daemon *d = r->d;
 	const struct wssd_config *cfg = &d->cfg;
 	struct transport_limits l = {
 		.max_sessions_per_ip = cfg->max_sessions_per_ip,
@@ -486,6 +487,12 @@ static void apply_live(struct daemon *d)
 	log_set_level((enum log_level)cfg->log_level);
 	transport_log_level_changed();
 	transport_set_limits(d->t, &l);
+	if (l.max_pending_per_ip < cfg->max_pending_per_ip) {
+		log_warnx("event=max_pending_per_ip_lowered max_pending_per_ip=%u effective=%u",
+			  cfg->max_pending_per_ip, l.max_pending_per_ip);
+		outcome(r, "websocket.max_pending_per_ip: %u in effect, all the descriptor budget "
+			"leaves connections not yet upgraded\n", l.max_pending_per_ip);
+	}
 	if (d->pl && pipeline_set_limits(d->pl, cfg) < 0)
 		log_warnx("event=capture_rate_refused rate=%u", cfg->capture_initiations_per_second);
 }
@@ -561,7 +568,7 @@ static int reload(void *arg, char *out, size_t outlen)
 	}
 	*old = d->cfg;
 	config_each_change(old, next, on_change, r);
-	apply_live(d);
+	apply_live(r);
 	if (d->pl && strcmp(d->cfg.control_plane, "local"))
 		reload_token(r, old);
 	if (d->cfg.n_listen)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # ws-reload (root, network namespaces): SIGHUP and `wssctl reload` read the
 # configuration again. The keys that can change live take their new values
-# (sessions per address, the idle timeout, the log level), a key that
+# (sessions and pending connections per address, the idle timeout, the
+# log level), a key that
 # cannot (websocket.send_queue) is named and keeps its value, a file that
 # does not load changes nothing, -s flags still win over the file, and a
 # session open across the reloads keeps relaying.
@@ -92,3 +93,22 @@ check "the running values stay: a new idle session is closed after 2 s" \
 
 alongside_stop
 check "wssd is still up" kill -0 "$WSSD_PID"
+
+# Under a limit of 320 descriptors, connections not yet upgraded get a
+# quarter of the budget (64): a per-address limit above it is capped, and
+# the reload says so.
+kill "$WSSD_PID"
+wait "$WSSD_PID"
+conf websocket.max_sessions=50
+ip netns exec "$GW" sh -c 'ulimit -n 320 && exec "$0" -c "$1"' "$WSSD" "$TEST_TMP/wssd.conf" \
+	2>>"$TEST_TMP/wssd.log" &
+WSSD_PID=$!
+at_exit "kill $WSSD_PID"
+wait_for 20 ns_run "$GW" curl -fsS "$ADMIN" >/dev/null || fail "wssd did not start under 320 descriptors"
+conf websocket.max_sessions=50 websocket.max_pending_per_ip=200
+ctl reload >"$TEST_TMP/capped.out" 2>&1 || fail "reload: $(cat "$TEST_TMP/capped.out")"
+cat "$TEST_TMP/capped.out"
+check "a per-address pending limit over the budget's share is applied capped" \
+	grep -qx 'websocket.max_pending_per_ip: 64 in effect, all the descriptor budget leaves connections not yet upgraded' \
+	"$TEST_TMP/capped.out"
+check "... and logged" logged 'event=max_pending_per_ip_lowered max_pending_per_ip=200 effective=64'
