@@ -153,6 +153,8 @@ void transport_metrics_register(struct transport_metrics *m);
 
 /* listen.c: vhosts, listeners and the descriptor budget */
 unsigned transport_fd_budget(struct transport *t);
+/* websocket.max_pending_per_ip as it can be: at most what pending may hold in all (logged). */
+unsigned pending_per_ip_limit(const struct transport_shared *sh, unsigned want);
 bool transport_fds_full(const struct transport *t);
 int transport_listen(struct transport *t);
 struct lws_vhost *transport_internal_vhost(struct transport *t,

@@ -63,14 +63,19 @@ unsigned transport_fd_budget(struct transport *t)
 			  t->p.max_sessions, limit, cap, room / 2, room);
 		t->p.max_sessions = cap;
 	}
-	if (t->p.max_pending_per_ip > sh->pending_cap) {
-		log_warnx("event=max_pending_per_ip_lowered max_pending_per_ip=%u effective=%u",
-			  t->p.max_pending_per_ip, sh->pending_cap);
-		t->p.max_pending_per_ip = sh->pending_cap;
-	}
+	t->p.max_pending_per_ip = pending_per_ip_limit(sh, t->p.max_pending_per_ip);
 	sh->fd_budget = budget;
 	sh->fd_limit = limit;
 	return limit;
+}
+
+unsigned pending_per_ip_limit(const struct transport_shared *sh, unsigned want)
+{
+	if (want <= sh->pending_cap)
+		return want;
+	log_warnx("event=max_pending_per_ip_lowered max_pending_per_ip=%u effective=%u", want,
+		  sh->pending_cap);
+	return sh->pending_cap;
 }
 
 /* Over every loop (the descriptors are the process's): none left for one more of any kind. */

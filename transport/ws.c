@@ -441,8 +441,7 @@ static void set_limits(struct transport *t, void *arg)
 	bool idle_changed = l->idle_timeout != t->p.idle_timeout;
 
 	t->p.max_sessions_per_ip = l->max_sessions_per_ip;
-	t->p.max_pending_per_ip = l->max_pending_per_ip < t->sh->pending_cap
-					  ? l->max_pending_per_ip : t->sh->pending_cap;
+	t->p.max_pending_per_ip = l->max_pending_per_ip;
 	t->p.idle_timeout = l->idle_timeout;
 	if (!idle_changed)
 		return;
@@ -453,9 +452,9 @@ static void set_limits(struct transport *t, void *arg)
 
 void transport_set_limits(struct transport *t, struct transport_limits *l)
 {
+	l->max_pending_per_ip = pending_per_ip_limit(t->sh, l->max_pending_per_ip);
 	for (unsigned i = 0; i < transport_loops(t); i++)
 		loop_call(transport_loop(t, i), set_limits, l);
-	l->max_pending_per_ip = t->p.max_pending_per_ip;
 }
 
 unsigned transport_session_count(const struct transport *t)

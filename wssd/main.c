@@ -487,12 +487,9 @@ static void apply_live(struct reload_report *r)
 	log_set_level((enum log_level)cfg->log_level);
 	transport_log_level_changed();
 	transport_set_limits(d->t, &l);
-	if (l.max_pending_per_ip < cfg->max_pending_per_ip) {
-		log_warnx("event=max_pending_per_ip_lowered max_pending_per_ip=%u effective=%u",
-			  cfg->max_pending_per_ip, l.max_pending_per_ip);
+	if (l.max_pending_per_ip < cfg->max_pending_per_ip)
 		outcome(r, "websocket.max_pending_per_ip: %u in effect, all the descriptor budget "
 			"leaves connections not yet upgraded\n", l.max_pending_per_ip);
-	}
 	if (d->pl && pipeline_set_limits(d->pl, cfg) < 0)
 		log_warnx("event=capture_rate_refused rate=%u", cfg->capture_initiations_per_second);
 }
